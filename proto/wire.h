@@ -11,6 +11,7 @@
 
 #include "common/sample.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,12 +24,12 @@
 /* Why a message was rejected; stable names for counters (cm_wire_reason_name). */
 enum cm_wire_reason {
     CM_WIRE_OK = 0,
-    CM_WIRE_TOO_BIG,       /* over CM_WIRE_MAX_MESSAGE */
-    CM_WIRE_MALFORMED,     /* protobuf-c could not unpack it */
-    CM_WIRE_BAD_VERSION,   /* version != CM_WIRE_VERSION */
-    CM_WIRE_NO_BODY,       /* no body set */
-    CM_WIRE_BAD_FIELD,     /* a field failed validation */
-    CM_WIRE_TOO_MANY,      /* more samples than CM_WIRE_MAX_SAMPLES */
+    CM_WIRE_TOO_BIG,     /* over CM_WIRE_MAX_MESSAGE */
+    CM_WIRE_MALFORMED,   /* protobuf-c could not unpack it */
+    CM_WIRE_BAD_VERSION, /* version != CM_WIRE_VERSION */
+    CM_WIRE_NO_BODY,     /* no body set */
+    CM_WIRE_BAD_FIELD,   /* a field failed validation */
+    CM_WIRE_TOO_MANY,    /* more samples than CM_WIRE_MAX_SAMPLES */
     CM_WIRE_REASON__COUNT
 };
 
@@ -45,7 +46,8 @@ struct cm_hello {
 
 struct cm_metric_batch {
     int64_t collected_ns;
-    struct cm_sample *samples; /* encode: borrowed; decode: owned, freed by cm_wire_envelope_close */
+    struct cm_sample
+        *samples; /* encode: borrowed; decode: owned, freed by cm_wire_envelope_close */
     size_t n;
 };
 
@@ -108,9 +110,15 @@ int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t
 int cm_wire_decode_server(const uint8_t *buf, size_t len, struct cm_server_msg *msg,
                           enum cm_wire_reason *reason, char *why, size_t whylen);
 
-/* Checks that `s` (of length len) is valid UTF-8 without NUL bytes. */
+/* Checks that `s` (of length len) is valid UTF-8 without NUL bytes, overlong
+ * forms, surrogates or code points above U+10FFFF. 0 or CM_EPARSE. */
 int cm_wire_check_utf8(const char *s, size_t len);
-/* Container ids: 1..CM_CONTAINER_ID_MAX bytes of [A-Za-z0-9_.:@-]. */
+/* Container ids: 1..CM_CONTAINER_ID_MAX bytes of [A-Za-z0-9_.:@-]. 0 or CM_EPROTO. */
 int cm_wire_check_container_id(const char *s);
+
+/* True when the codec's enum cm_field <-> ContainerSample table agrees with
+ * the protobuf descriptor (same names as cm_fields[], uint64, same offsets).
+ * For tests: a swapped table line would otherwise round-trip unnoticed. */
+bool cm_wire_fields_match_proto(void);
 
 #endif
