@@ -1,0 +1,122 @@
+/* config.c - the agent's option table and the checks the table cannot
+ * express (key syntax, endpoint shape). */
+#include "agent/config.h"
+
+#include "common/err.h"
+#include "common/keys.h"
+#include "proto/wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(struct ag_config, f)
+#define HOUR_MS (3600LL * 1000)
+
+const struct cm_opt ag_config_options[] = {
+    {"collector", CM_OPT_STRING, OFF(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0,
+     "ZeroMQ endpoint of the collector"},
+    {"collector_public_key", CM_OPT_STRING, OFF(collector_public_key), NULL, 0, 0, NULL, 0,
+     "the collector's CURVE public key (40 characters of Z85); needed unless --print"},
+    {"key_file", CM_OPT_STRING, OFF(key_file), "/etc/boxwatch/agent.key", 0, 0, NULL, 0,
+     "this agent's CURVE key pair file (mode 0600), made by the collector's enroll"},
+    {"host_root", CM_OPT_STRING, OFF(host_root), "/", 0, 0, NULL, 0,
+     "prefix for the host's /proc, /sys and /etc (e.g. /host inside a container)"},
+    {"cgroup_root", CM_OPT_STRING, OFF(cgroup_root), "", 0, 0, NULL, 0,
+     "cgroup hierarchy root; empty means <host_root>/sys/fs/cgroup"},
+    {"container_patterns", CM_OPT_STRLIST, OFF(container_patterns), "", 0, 0, NULL, 0,
+     "extra cgroup name patterns \"REGEX\" or \"RUNTIME=REGEX\"; group 1 is the id"},
+    {"interval_ms", CM_OPT_DURATION_MS, OFF(interval_ms), "10s", 100, HOUR_MS, NULL, 0,
+     "time between cgroup sweeps"},
+    {"heartbeat_interval_ms", CM_OPT_DURATION_MS, OFF(heartbeat_interval_ms), "30s", 1000,
+     HOUR_MS, NULL, 0, "time between heartbeats to the collector"},
+    {"state_dir", CM_OPT_STRING, OFF(state_dir), "/var/lib/boxwatch-agent", 0, 0, NULL, 0,
+     "directory for the agent's durable state (sequence numbers)"},
+    {"max_samples_per_envelope", CM_OPT_INT, OFF(max_samples_per_envelope), "1000", 1,
+     CM_WIRE_MAX_SAMPLES, NULL, 0, "container samples in one message; a sweep is split"},
+    {"log_level", CM_OPT_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error", 0,
+     "least severe log level written"},
+    {"once", CM_OPT_BOOL, OFF(once), "false", 0, 0, NULL, CM_OPT_CLI_ONLY,
+     "one sweep, wait for acks (10 s), exit 0 when all were acked"},
+    {"print", CM_OPT_BOOL, OFF(print), "false", 0, 0, NULL, CM_OPT_CLI_ONLY,
+     "print JSON to stdout instead of sending; needs no collector or keys"},
+    CM_OPT_END,
+};
+
+/* Checks the table cannot express; err names the key. */
+static int ag_config_validate(const struct ag_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->collector_public_key && *cfg->collector_public_key &&
+        !cm_keys_is_z85(cfg->collector_public_key)) {
+        snprintf(err, errlen,
+                 "config key 'collector_public_key': not a CURVE public key "
+                 "(expected 40 characters of Z85 text)");
+        return CM_ECONFIG;
+    }
+    if (!cfg->collector || !strstr(cfg->collector, "://")) {
+        snprintf(err, errlen,
+                 "config key 'collector': not a ZeroMQ endpoint (e.g. tcp://collector:7070)");
+        return CM_ECONFIG;
+    }
+    if (!cfg->host_root || !*cfg->host_root) {
+        snprintf(err, errlen, "config key 'host_root': must not be empty (use \"/\")");
+        return CM_ECONFIG;
+    }
+    if (!cfg->state_dir || !*cfg->state_dir) {
+        snprintf(err, errlen, "config key 'state_dir': must not be empty");
+        return CM_ECONFIG;
+    }
+    return 0;
+}
+
+int ag_config_load(struct ag_config *cfg, int argc, char **argv, bool *help, char *err,
+                   size_t errlen)
+{
+    char **positional = NULL;
+    int npositional = 0;
+    memset(cfg, 0, sizeof *cfg);
+    *help = false;
+    int rc = cm_config_defaults(ag_config_options, cfg, err, errlen);
+    if (rc < 0)
+        goto out;
+    rc = cm_config_from_args(ag_config_options, cfg, argc, argv, &positional, &npositional,
+                             help, err, errlen);
+    if (rc < 0 || *help)
+        goto out;
+    if (npositional > 0) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", positional[0]);
+        rc = CM_ECONFIG;
+        goto out;
+    }
+    rc = ag_config_validate(cfg, err, errlen);
+out:
+    free(positional);
+    return rc;
+}
+
+int ag_config_check_run(const struct ag_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->collector_public_key || !*cfg->collector_public_key) {
+        snprintf(err, errlen,
+                 "config key 'collector_public_key' is required to send to the collector "
+                 "(or use --once --print to only look)");
+        return CM_ECONFIG;
+    }
+    if (!cfg->key_file || !*cfg->key_file) {
+        snprintf(err, errlen, "config key 'key_file' is required to send to the collector");
+        return CM_ECONFIG;
+    }
+    return 0;
+}
+
+void ag_config_help(FILE *out)
+{
+    fprintf(out, "usage: boxwatch-agent [--config FILE] [--KEY VALUE ...]\n"
+                 "       boxwatch-agent --once --print   (look at this host, send nothing)\n\n"
+                 "options (file keys use '_' where flags use '-'):\n");
+    cm_config_help(ag_config_options, out);
+}
+
+void ag_config_free(struct ag_config *cfg)
+{
+    cm_config_free(ag_config_options, cfg);
+}

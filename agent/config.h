@@ -1,0 +1,47 @@
+/* config.h - the agent's options: one table drives the JSON file, the flags,
+ * defaults, validation and --help.
+ *
+ * Loading never logs and never opens key files; it only checks that values
+ * are well-formed (the collector key is Z85 text, the endpoint looks like a
+ * ZeroMQ address). Whether a key is *needed* depends on the mode and is
+ * checked by ag_config_check_run(). */
+#ifndef AG_CONFIG_H
+#define AG_CONFIG_H
+
+#include "common/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ag_config {
+    char *collector;            /* ZeroMQ endpoint of the collector */
+    char *collector_public_key; /* Z85 text, 40 characters */
+    char *key_file;             /* the agent's own key pair (mode 0600) */
+    char *host_root;            /* prefix for every /proc, /sys, /etc path */
+    char *cgroup_root;          /* "" = <host_root>/sys/fs/cgroup */
+    struct cm_strlist container_patterns;
+    uint64_t interval_ms;           /* between sweeps */
+    uint64_t heartbeat_interval_ms; /* between heartbeats */
+    char *state_dir;                /* holds the seq file */
+    int64_t max_samples_per_envelope;
+    char *log_level;
+    bool once;  /* one sweep, then exit */
+    bool print; /* print JSON to stdout instead of sending */
+};
+
+extern const struct cm_opt ag_config_options[];
+
+/* Zeroes *cfg, applies defaults, then --config and flags. Sets *help and
+ * returns 0 when --help was given. Positional words are an error. On error
+ * err names the key and the reason; *cfg must still be freed. */
+int ag_config_load(struct ag_config *cfg, int argc, char **argv, bool *help, char *err,
+                   size_t errlen);
+/* Checks what a sending run needs (not --print): the collector key, set and
+ * valid. err names the missing key. */
+int ag_config_check_run(const struct ag_config *cfg, char *err, size_t errlen);
+/* --help text: usage line and every option with its default. */
+void ag_config_help(FILE *out);
+void ag_config_free(struct ag_config *cfg);
+
+#endif
