@@ -8,12 +8,12 @@
 #include <stdint.h>
 
 struct col_config {
-    char *database;        /* libpq conninfo */
-    char *listen;          /* ZeroMQ endpoint agents connect to */
-    char *key_file;        /* collector CURVE secret key file */
-    char *http_listen;     /* API address "host:port" */
-    char *read_token;      /* bearer token for GET routes */
-    char *admin_token;     /* bearer token for changes */
+    char *database;    /* libpq conninfo */
+    char *listen;      /* ZeroMQ endpoint agents connect to */
+    char *key_file;    /* collector CURVE secret key file */
+    char *http_listen; /* API address "host:port" */
+    char *read_token;  /* bearer token for GET routes */
+    char *admin_token; /* bearer token for changes */
     char *log_level;
     int64_t batch_max_samples;   /* rows per COPY transaction */
     uint64_t batch_max_delay_ms; /* flush a partial batch after this long */
@@ -24,8 +24,9 @@ struct col_config {
     int64_t api_db_connections;
     int64_t http_max_connections;
     /* enroll */
-    char *agent_endpoint;    /* collector address written into agent configs */
-    char *out_dir;           /* where enroll writes the agent's config and key */
+    char *agent_endpoint; /* collector address written into agent configs */
+    char *out_dir;        /* where enroll writes the agent's config and key */
+    bool force;           /* keygen: replace an existing key file */
 };
 
 extern const struct cm_opt col_config_options[];

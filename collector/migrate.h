@@ -13,5 +13,7 @@
 int col_migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen);
 /* Highest applied version, 0 when none; negative error. */
 int col_migrate_current(PGconn *conn, int *version, char *err, size_t errlen);
+/* Version of the newest embedded migration (what this build expects). */
+int col_migrate_latest(void);
 
 #endif

@@ -15,14 +15,15 @@ struct col_stats {
     atomic_ullong envelopes_duplicate;
     atomic_ullong envelopes_rejected[CM_WIRE_REASON__COUNT]; /* by reason */
     atomic_ullong samples_stored;
+    atomic_ullong samples_dropped; /* too old or too far in the future */
     atomic_ullong batches_committed;
     atomic_ullong db_errors;
-    atomic_ullong queue_depth;          /* gauge */
+    atomic_ullong queue_depth; /* gauge */
     atomic_ullong zap_accepted;
     atomic_ullong zap_denied;
     atomic_ullong http_requests;
-    atomic_ullong http_errors;          /* 4xx and 5xx */
-    atomic_int db_up;                   /* writer's view: 1 connected, 0 not */
+    atomic_ullong http_errors; /* 4xx and 5xx */
+    atomic_int db_up;          /* writer's view: 1 connected, 0 not */
 };
 
 #endif
