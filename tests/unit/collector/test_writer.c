@@ -1,0 +1,278 @@
+/* test_writer.c - the writer thread against a real PostgreSQL: envelopes go
+ * in as C structs, rows and acks come out. */
+#include "collector/db.h"
+#include "collector/writer.h"
+#include "common/keys.h"
+#include "common/timeutil.h"
+#include "tests/util/pgutil.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ACKS 64
+
+static char conninfo[512];
+static PGconn *conn;
+static struct col_config cfg;
+static struct col_stats stats;
+static struct cm_keypair agent;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct {
+    uint64_t seq;
+    enum cm_ack_status st;
+} acks[MAX_ACKS];
+static size_t nacks;
+
+static void on_ack(void *arg, const struct col_writer_item *it, enum cm_ack_status st,
+                   const char *reason)
+{
+    (void)arg;
+    (void)reason;
+    pthread_mutex_lock(&mu);
+    if (nacks < MAX_ACKS) acks[nacks].seq = it->env.seq, acks[nacks].st = st, nacks++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void wait_acks(size_t n)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&mu);
+    while (nacks < n && pthread_cond_timedwait(&cv, &mu, &dl) == 0) {
+    }
+    size_t got = nacks;
+    pthread_mutex_unlock(&mu);
+    cr_assert_geq(got, n, "expected %zu acks, got %zu", n, got);
+}
+
+static void setup(void)
+{
+    const char *why = NULL;
+    char err[256];
+    if (!tu_pg_available(&why)) cr_skip_test("%s", why);
+    cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
+    cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cm_keys_generate(&agent), 0);
+    const char *const p[] = {agent.public_z85};
+    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
+                             err, sizeof err),
+                 0, "%s", err);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&stats, 0, sizeof stats);
+    cfg.database = conninfo;
+    cfg.batch_max_samples = 10000;
+    cfg.batch_max_delay_ms = 20;
+    cfg.queue_max_envelopes = 64;
+    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
+    cfg.max_clock_skew_ms = 600 * 1000;
+    nacks = 0;
+}
+
+static void teardown(void)
+{
+    PQfinish(conn);
+    conn = NULL;
+    tu_pg_drop_db(conninfo);
+}
+
+TestSuite(writer, .init = setup, .fini = teardown, .timeout = 60);
+
+static struct col_writer *start(void)
+{
+    struct col_writer *w = NULL;
+    char err[256];
+    cr_assert_eq(col_writer_start(&cfg, &stats, on_ack, NULL, &w, err, sizeof err), 0, "%s", err);
+    return w;
+}
+
+static void push(struct col_writer *w, const char *key, uint64_t seq, struct cm_sample *s, size_t n)
+{
+    struct col_writer_item *it = calloc(1, sizeof *it);
+    snprintf(it->agent_key, sizeof it->agent_key, "%s", key);
+    it->env.version = CM_WIRE_VERSION;
+    it->env.seq = seq;
+    it->env.sent_ns = cm_time_now_ns();
+    it->env.kind = CM_BODY_METRICS;
+    it->env.body.metrics.collected_ns = cm_time_now_ns();
+    it->env.body.metrics.samples = s;
+    it->env.body.metrics.n = n;
+    cr_assert_eq(col_writer_push(w, it), 0);
+}
+
+static void sample(struct cm_sample *s, const char *cid, int64_t ts)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->container_id, sizeof s->container_id, "%s", cid);
+    snprintf(s->cgroup_path, sizeof s->cgroup_path, "/docker/%s", cid);
+    s->runtime = CM_RT_DOCKER;
+    s->ts_ns = ts;
+}
+
+static char *q(const char *sql)
+{
+    static char out[512];
+    PGresult *res = NULL;
+    char err[256];
+    cr_assert_eq(col_db_query(conn, sql, 0, NULL, &res, err, sizeof err), 0, "%s: %s", sql, err);
+    cr_assert_eq(PQntuples(res), 1, "%s", sql);
+    snprintf(out, sizeof out, "%s", PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return out;
+}
+
+Test(writer, stores_values_nulls_and_clamps)
+{
+    static struct cm_sample s[2];
+    int64_t now = cm_time_now_ns();
+    sample(&s[0], "c1", now - CM_NS_PER_SEC);
+    cm_sample_set(&s[0], CM_F_CPU_USAGE_NS, 123456789);
+    cm_sample_set(&s[0], CM_F_MEM_USAGE_BYTES, 4096);
+    cm_sample_set(&s[0], CM_F_NET_TX_PACKETS, UINT64_MAX); /* clamped */
+    sample(&s[1], "c2", now);
+    cm_sample_set(&s[1], CM_F_PIDS_CURRENT, 7);
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, s, 2);
+    wait_acks(1);
+    col_writer_stop(w);
+    cr_assert_eq(acks[0].st, CM_ACK_STORED);
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), "2");
+    cr_assert_str_eq(q("SELECT cpu_usage_ns::text || '/' || mem_usage_bytes || '/' || "
+                       "net_tx_packets FROM container_samples s JOIN containers c "
+                       "ON c.id = s.container_ref WHERE c.container_id = 'c1'"),
+                     "123456789/4096/9223372036854775807");
+    cr_assert_str_eq(q("SELECT cpu_user_ns FROM container_samples s JOIN containers c "
+                       "ON c.id = s.container_ref WHERE c.container_id = 'c1'"),
+                     "NULL");
+    cr_assert_str_eq(q("SELECT pids_current::text || coalesce(cpu_usage_ns::text, '-') "
+                       "FROM container_samples s JOIN containers c "
+                       "ON c.id = s.container_ref WHERE c.container_id = 'c2'"),
+                     "7-");
+    cr_assert_str_eq(q("SELECT runtime || ' ' || cgroup_path FROM containers "
+                       "WHERE container_id = 'c2'"),
+                     "docker /docker/c2");
+    cr_assert_str_eq(q("SELECT last_seq || ' ' || samples_stored || ' ' || envelopes_stored "
+                       "|| ' ' || (last_seen IS NOT NULL) FROM agents"),
+                     "1 2 1 true");
+    cr_assert_eq(atomic_load(&stats.samples_stored), 2);
+    cr_assert_eq(atomic_load(&stats.batches_committed), 1);
+}
+
+Test(writer, duplicates_dropped_also_after_restart)
+{
+    static struct cm_sample s[3];
+    int64_t now = cm_time_now_ns();
+    for (int i = 0; i < 3; i++)
+        sample(&s[i], "c1", now - (3 - i) * CM_NS_PER_SEC);
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, &s[0], 1);
+    push(w, agent.public_z85, 2, &s[1], 1);
+    push(w, agent.public_z85, 2, &s[1], 1); /* resent in the same batch */
+    wait_acks(3);
+    push(w, agent.public_z85, 1, &s[0], 1); /* resent later */
+    wait_acks(4);
+    col_writer_stop(w);
+    w = start();
+    push(w, agent.public_z85, 2, &s[1], 1); /* resent after a restart */
+    push(w, agent.public_z85, 3, &s[2], 1);
+    wait_acks(6);
+    col_writer_stop(w);
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_eq(acks[i].st, CM_ACK_STORED, "duplicates are acked STORED too");
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), "3");
+    cr_assert_str_eq(q("SELECT last_seq || ' ' || duplicates_dropped FROM agents"), "3 3");
+    cr_assert_eq(atomic_load(&stats.envelopes_duplicate), 3);
+    cr_assert_str_eq(q("SELECT count(*) FROM containers"), "1");
+}
+
+Test(writer, creates_partition_for_a_past_day)
+{
+    static struct cm_sample s;
+    int64_t ts = cm_time_now_ns() - 5 * 86400 * CM_NS_PER_SEC;
+    sample(&s, "old", ts);
+    char sql[256], day[16];
+    time_t t = (time_t)(ts / CM_NS_PER_SEC);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    snprintf(sql, sizeof sql, "SELECT to_regclass('container_samples_%s') IS NOT NULL", day);
+    cr_assert_str_eq(q(sql), "f");
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, &s, 1);
+    wait_acks(1);
+    col_writer_stop(w);
+    cr_assert_str_eq(q(sql), "t");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM container_samples_%s", day);
+    cr_assert_str_eq(q(sql), "1");
+}
+
+Test(writer, too_old_and_future_samples_dropped)
+{
+    static struct cm_sample s[3];
+    int64_t now = cm_time_now_ns();
+    sample(&s[0], "c1", now - 31LL * 86400 * CM_NS_PER_SEC);
+    sample(&s[1], "c1", now + 3600 * CM_NS_PER_SEC);
+    sample(&s[2], "c1", now);
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, s, 3);
+    wait_acks(1);
+    col_writer_stop(w);
+    cr_assert_eq(acks[0].st, CM_ACK_STORED);
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), "1");
+    cr_assert_eq(atomic_load(&stats.samples_dropped), 2);
+    cr_assert_eq(atomic_load(&stats.samples_stored), 1);
+}
+
+Test(writer, unknown_or_revoked_agent_rejected)
+{
+    static struct cm_sample s;
+    struct cm_keypair other;
+    char err[256];
+    sample(&s, "c1", cm_time_now_ns());
+    cr_assert_eq(cm_keys_generate(&other), 0);
+    struct col_writer *w = start();
+    push(w, other.public_z85, 1, &s, 1);
+    wait_acks(1);
+    cr_assert_eq(
+        col_db_exec(conn, "UPDATE agents SET revoked_at = now()", 0, NULL, err, sizeof err), 0);
+    push(w, agent.public_z85, 1, &s, 1);
+    wait_acks(2);
+    col_writer_stop(w);
+    cr_assert_eq(acks[0].st, CM_ACK_REJECTED);
+    cr_assert_eq(acks[1].st, CM_ACK_REJECTED);
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), "0");
+}
+
+Test(writer, hello_and_heartbeat_update_agent)
+{
+    struct col_writer *w = start();
+    struct col_writer_item *it = calloc(1, sizeof *it);
+    snprintf(it->agent_key, sizeof it->agent_key, "%s", agent.public_z85);
+    it->env.version = CM_WIRE_VERSION;
+    it->env.seq = 10;
+    it->env.kind = CM_BODY_HELLO;
+    snprintf(it->env.body.hello.hostname, sizeof it->env.body.hello.hostname, "host-a");
+    snprintf(it->env.body.hello.agent_version, sizeof it->env.body.hello.agent_version, "0.1");
+    it->env.body.hello.cgroup_mode = CM_CGROUP_V2;
+    cr_assert_eq(col_writer_push(w, it), 0);
+    it = calloc(1, sizeof *it);
+    snprintf(it->agent_key, sizeof it->agent_key, "%s", agent.public_z85);
+    it->env.version = CM_WIRE_VERSION;
+    it->env.seq = 11;
+    it->env.kind = CM_BODY_HEARTBEAT;
+    it->env.body.heartbeat.spool_dropped_envelopes = 5;
+    it->env.body.heartbeat.spool_dropped_samples = 50;
+    cr_assert_eq(col_writer_push(w, it), 0);
+    wait_acks(2);
+    col_writer_stop(w);
+    cr_assert_str_eq(q("SELECT hostname || ' ' || cgroup_mode || ' ' || agent_version || ' ' "
+                       "|| coalesce(kernel, '-') || ' ' || spool_dropped_envelopes || ' ' || "
+                       "spool_dropped_samples || ' ' || last_seq FROM agents"),
+                     "host-a v2 0.1 - 5 50 11");
+}
