@@ -42,7 +42,7 @@ static int cm_write_keyfile(const char *path, mode_t mode, const char *text, cha
         snprintf(err, errlen, "key file path too long");
         return CM_ETOOBIG;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(e));
@@ -51,6 +51,7 @@ static int cm_write_keyfile(const char *path, mode_t mode, const char *text, cha
     /* umask may have widened nothing, but an existing file keeps its mode. */
     size_t len = strlen(text);
     int rc = 0;
+    errno = EIO; /* a short write leaves errno alone */
     if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
         rc = -errno;
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
@@ -68,6 +69,10 @@ static int cm_write_keyfile(const char *path, mode_t mode, const char *text, cha
 int cm_keys_write_secret(const char *path, const struct cm_keypair *kp, char *err,
                          size_t errlen)
 {
+    if (!cm_keys_is_z85(kp->public_z85) || !cm_keys_is_z85(kp->secret_z85)) {
+        snprintf(err, errlen, "not a Z85 key pair");
+        return CM_EPARSE;
+    }
     char text[128];
     snprintf(text, sizeof text, "public=%s\nsecret=%s\n", kp->public_z85, kp->secret_z85);
     int rc = cm_write_keyfile(path, 0600, text, err, errlen);
@@ -77,6 +82,10 @@ int cm_keys_write_secret(const char *path, const struct cm_keypair *kp, char *er
 
 int cm_keys_write_public(const char *path, const char *public_z85, char *err, size_t errlen)
 {
+    if (!cm_keys_is_z85(public_z85)) {
+        snprintf(err, errlen, "not a Z85 public key");
+        return CM_EPARSE;
+    }
     char text[64];
     snprintf(text, sizeof text, "public=%s\n", public_z85);
     return cm_write_keyfile(path, 0644, text, err, errlen);
@@ -94,8 +103,9 @@ static int cm_read_keyfile(const char *path, bool want_private, char *buf, size_
     }
     int rc = 0;
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "key file '%s' is not a regular file", path);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= (off_t)buflen) {
+        snprintf(err, errlen, "key file '%s' is not a regular file of under %zu bytes", path,
+                 buflen);
         rc = CM_EPARSE;
         goto out;
     }
@@ -140,6 +150,18 @@ static int cm_keyfile_field(const char *text, const char *name, char out[CM_KEY_
     return CM_ENOTFOUND;
 }
 
+/* A hand-edited file can pair a secret with someone else's public key; the
+ * handshake would then fail far from the cause. */
+static bool cm_keys_pair_matches(const struct cm_keypair *kp)
+{
+    char derived[CM_KEY_Z85_LEN + 1];
+    if (zmq_curve_public(derived, kp->secret_z85) != 0)
+        return false;
+    bool same = strcmp(derived, kp->public_z85) == 0;
+    memset(derived, 0, sizeof derived);
+    return same;
+}
+
 int cm_keys_read_secret(const char *path, struct cm_keypair *kp, char *err, size_t errlen)
 {
     char text[CM_KEYFILE_MAX];
@@ -150,6 +172,10 @@ int cm_keys_read_secret(const char *path, struct cm_keypair *kp, char *err, size
     if (cm_keyfile_field(text, "public", tmp.public_z85) < 0 ||
         cm_keyfile_field(text, "secret", tmp.secret_z85) < 0) {
         snprintf(err, errlen, "key file '%s' lacks valid public= and secret= lines", path);
+        rc = CM_EPARSE;
+    } else if (!cm_keys_pair_matches(&tmp)) {
+        snprintf(err, errlen, "key file '%s': the public key does not belong to the secret key",
+                 path);
         rc = CM_EPARSE;
     } else {
         *kp = tmp;

@@ -47,6 +47,8 @@ void cm_log(enum cm_log_level level, const char *mod, const char *msg, const cha
 {
     if (level < cm_log_min)
         return;
+    if ((unsigned)level > CM_LOG_ERROR)
+        level = CM_LOG_ERROR;
     char line[2048];
     char ts[40];
     cm_time_format_rfc3339(cm_time_now_ns(), ts, sizeof ts);
