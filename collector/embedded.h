@@ -10,7 +10,7 @@ struct col_embedded_file {
     size_t len;
 };
 
-/* schema/*.sql, sorted by name (their numeric prefix is the version). */
+/* the .sql files of schema/, sorted by name (their numeric prefix is the version). */
 extern const struct col_embedded_file col_migrations[];
 extern const size_t col_migrations_count;
 /* web/ files, served by the API at / */

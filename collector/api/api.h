@@ -1,6 +1,6 @@
 /* api.h - the collector's HTTP API on the libuv loop.
  *
- * Serves /api/v1/* (JSON), /metrics (Prometheus text) and the embedded web
+ * Serves /api/v1/... (JSON), /metrics (Prometheus text) and the embedded web
  * page at /. Requests are parsed by http_parser with capped header and body
  * sizes; database queries run on libuv's thread pool over a small pool of
  * PostgreSQL connections, never on the loop thread. */

@@ -1,0 +1,166 @@
+/* container_metrics.c - GET /api/v1/containers/{id}/metrics?from=&to=&step=
+ *
+ * One container's series over a window, aggregated per step in SQL
+ * (date_bin). Counters become per-second rates between consecutive samples
+ * with lag(); a negative delta is a counter reset (restart) and is skipped,
+ * not reported as a huge or negative rate. Rates and gauges are then averaged
+ * per step. {id} is the runtime's container id or a unique prefix of at least
+ * 12 characters. Only the database reads the samples: the loop thread never
+ * sees more than the finished JSON. */
+#include "collector/api/api_int.h"
+
+#include "common/alloc.h"
+#include "common/timeutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COL_API_ID_MIN 12
+
+struct col_api_cm_arg {
+    char id[COL_API_PARAM_MAX + 1];
+    int64_t from_ns, to_ns;
+    uint64_t step_ms;
+};
+
+static const char col_api_cm_resolve_sql[] =
+    "SELECT c.id, c.container_id, coalesce(c.name, left(c.container_id, 12)), a.hostname, "
+    "a.name, c.runtime, c.cgroup_path, " COL_API_SQL_US("c.first_seen") ", "
+    COL_API_SQL_US("c.last_seen") " "
+    "FROM containers c JOIN agents a ON a.id = c.agent_id "
+    "WHERE starts_with(c.container_id, $1) ORDER BY c.id LIMIT 2";
+
+/* rate of counter column c with previous value p_c, per second */
+#define RATE(c) \
+    "avg(CASE WHEN " c " >= p_" c " AND ts > p_ts THEN (" c " - p_" c ")::float8 " \
+    "/ extract(epoch FROM ts - p_ts)::float8 END)"
+#define LAG(c) "lag(" c ") OVER w AS p_" c
+
+/* $1 container ref, $2 from (us), $3 to (us), $4 step (s). The window reads
+ * a little before `from` so the first step has a previous sample. */
+static const char col_api_cm_series_sql[] =
+    "WITH raw AS ("
+    " SELECT ts, cpu_usage_ns, mem_usage_bytes, mem_working_set_bytes, net_rx_bytes, "
+    "  net_tx_bytes, blk_read_bytes, blk_write_bytes, pids_current, lag(ts) OVER w AS p_ts, "
+    "  " LAG("cpu_usage_ns") ", " LAG("net_rx_bytes") ", " LAG("net_tx_bytes") ", "
+    "  " LAG("blk_read_bytes") ", " LAG("blk_write_bytes") " "
+    " FROM container_samples WHERE container_ref = $1"
+    "  AND ts >= to_timestamp($2::float8 / 1e6) - make_interval(secs => greatest($4::float8, 300))"
+    "  AND ts < to_timestamp($3::float8 / 1e6)"
+    " WINDOW w AS (ORDER BY ts))"
+    "SELECT " COL_API_SQL_US("date_bin(make_interval(secs => $4::float8), ts, to_timestamp(0))")
+    ", " RATE("cpu_usage_ns") " / 1e9, avg(mem_usage_bytes)::float8, "
+    "avg(mem_working_set_bytes)::float8, " RATE("net_rx_bytes") ", " RATE("net_tx_bytes") ", "
+    RATE("blk_read_bytes") ", " RATE("blk_write_bytes") ", avg(pids_current)::float8 "
+    "FROM raw WHERE ts >= to_timestamp($2::float8 / 1e6) GROUP BY 1 ORDER BY 1";
+
+static const char *const col_api_cm_series[] = {
+    "cpu_cores",           "memory_bytes",         "memory_working_set_bytes",
+    "net_rx_bytes_per_s",  "net_tx_bytes_per_s",   "blk_read_bytes_per_s",
+    "blk_write_bytes_per_s", "pids",
+};
+#define COL_API_CM_NSERIES (sizeof col_api_cm_series / sizeof col_api_cm_series[0])
+
+/* Resolves the id; fills w->resp and returns -1 when it is unknown/ambiguous. */
+static int col_api_cm_resolve(struct col_api_work *w, PGresult **out)
+{
+    const struct col_api_cm_arg *a = w->arg;
+    const char *params[] = {a->id};
+    PGresult *res = NULL;
+    if (col_api_exec(w, col_api_cm_resolve_sql, 1, params, &res) < 0)
+        return -1;
+    int n = PQntuples(res);
+    if (n == 1) {
+        *out = res;
+        return 0;
+    }
+    if (n == 0)
+        col_api_resp_error(&w->resp, 404, "not_found", "no container with id %s", a->id);
+    else
+        col_api_resp_error(&w->resp, 400, "bad_request",
+                           "id: prefix %s matches more than one container", a->id);
+    PQclear(res);
+    return -1;
+}
+
+static cJSON *col_api_cm_series_json(const PGresult *res)
+{
+    cJSON *series = cJSON_CreateObject();
+    int n = PQntuples(res);
+    for (size_t s = 0; s < COL_API_CM_NSERIES; s++) {
+        cJSON *pts = cJSON_AddArrayToObject(series, col_api_cm_series[s]);
+        for (int r = 0; r < n; r++) {
+            if (col_api_cell_is_null(res, r, (int)s + 1))
+                continue;
+            cJSON *pt = cJSON_CreateArray();
+            cJSON_AddItemToArray(pt, col_api_cell_ts(res, r, 0));
+            cJSON_AddItemToArray(pt, col_api_cell_f64(res, r, (int)s + 1));
+            cJSON_AddItemToArray(pts, pt);
+        }
+    }
+    return series;
+}
+
+static void col_api_cm_run(struct col_api_work *w)
+{
+    const struct col_api_cm_arg *a = w->arg;
+    PGresult *c = NULL, *res = NULL;
+    if (col_api_cm_resolve(w, &c) < 0)
+        return;
+    char ref[24], from[24], to[24], step[32];
+    snprintf(ref, sizeof ref, "%s", PQgetvalue(c, 0, 0));
+    snprintf(from, sizeof from, "%" PRId64, a->from_ns / 1000);
+    snprintf(to, sizeof to, "%" PRId64, a->to_ns / 1000);
+    snprintf(step, sizeof step, "%" PRIu64 ".%03" PRIu64, a->step_ms / 1000, a->step_ms % 1000);
+    const char *params[] = {ref, from, to, step};
+    if (col_api_exec(w, col_api_cm_series_sql, 4, params, &res) < 0) {
+        PQclear(c);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "container", col_api_container_base(c, 0));
+    cJSON_AddItemToObject(root, "from", col_api_ts_json(a->from_ns));
+    cJSON_AddItemToObject(root, "to", col_api_ts_json(a->to_ns));
+    cJSON_AddNumberToObject(root, "step_s", (double)a->step_ms / 1000.0);
+    cJSON_AddItemToObject(root, "series", col_api_cm_series_json(res));
+    PQclear(res);
+    PQclear(c);
+    col_api_resp_json(&w->resp, 200, root);
+}
+
+static bool col_api_cm_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_' || ch == '.';
+        if (!ok)
+            return false;
+    }
+    return n >= COL_API_ID_MIN;
+}
+
+void col_api_container_metrics(struct col_api_req *req)
+{
+    struct col_api_query q;
+    char err[160];
+    struct col_api_cm_arg a = {0};
+    if (!col_api_cm_id_ok(req->param)) {
+        col_api_fail(req, 400, "bad_request",
+                     "id: expected a container id or a prefix of at least %d characters "
+                     "[A-Za-z0-9_.-]", COL_API_ID_MIN);
+        return;
+    }
+    if (col_api_query_parse(req->http->query, &q, err, sizeof err) < 0 ||
+        col_api_param_window(&q, cm_time_now_ns(), &a.from_ns, &a.to_ns, &a.step_ms, err,
+                             sizeof err) < 0) {
+        col_api_fail(req, 400, "bad_request", "%s", err);
+        return;
+    }
+    snprintf(a.id, sizeof a.id, "%s", req->param);
+    struct col_api_cm_arg *heap = cm_xmalloc(sizeof a);
+    *heap = a;
+    col_api_defer(req, col_api_cm_run, heap, false);
+}
