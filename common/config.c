@@ -91,7 +91,7 @@ static int cm_opt_apply_duration(const struct cm_opt *o, void *cfg, const char *
     uint64_t ms;
     if (cm_parse_duration_ms(v, &ms) < 0)
         return cm_opt_fail(err, errlen, o, "not a duration (e.g. 500ms, 10s, 5m)");
-    if ((int64_t)ms < o->min || (int64_t)ms > o->max || ms > (uint64_t)INT64_MAX) {
+    if (ms > (uint64_t)INT64_MAX || (int64_t)ms < o->min || (int64_t)ms > o->max) {
         char why[128];
         snprintf(why, sizeof why, "must be between %lldms and %lldms", (long long)o->min,
                  (long long)o->max);
@@ -172,7 +172,9 @@ static int cm_opt_apply_json(const struct cm_opt *o, void *cfg, const cJSON *j, 
     case CM_OPT_DURATION_MS:
         if (cJSON_IsString(j) && o->type == CM_OPT_DURATION_MS)
             return cm_opt_apply_text(o, cfg, j->valuestring, err, errlen);
-        if (!cJSON_IsNumber(j) || j->valuedouble != (double)(int64_t)j->valuedouble)
+        /* Range-check before the cast: converting 1e300 or NaN is undefined. */
+        if (!cJSON_IsNumber(j) || !(j->valuedouble >= -9.2e18 && j->valuedouble <= 9.2e18) ||
+            j->valuedouble != (double)(int64_t)j->valuedouble)
             return cm_opt_fail(err, errlen, o, "expected a whole number");
         snprintf(num, sizeof num, "%lld", (long long)j->valuedouble);
         return cm_opt_apply_text(o, cfg, num, err, errlen);
@@ -240,6 +242,11 @@ static int cm_read_small_file(const char *path, char **out, char *err, size_t er
         got += (size_t)n;
     }
     data[got] = '\0';
+    if (memchr(data, '\0', got)) {
+        snprintf(err, errlen, "config file '%s': contains a NUL byte", path);
+        rc = CM_ECONFIG;
+        goto out;
+    }
     *out = data;
     data = NULL;
 out:
@@ -256,10 +263,18 @@ int cm_config_load_file(const struct cm_opt *tab, void *cfg, const char *path, c
     int rc = cm_read_small_file(path, &text, err, errlen);
     if (rc < 0)
         goto out;
-    root = cJSON_Parse(text);
+    /* Require the object to end the file: plain cJSON_Parse ignores trailing
+     * text, which would hide a half-merged file. */
+    const char *end = NULL;
+    root = cJSON_ParseWithOpts(text, &end, true);
+    if (!root) {
+        snprintf(err, errlen, "config file '%s': not valid JSON (error near byte %ld)", path,
+                 end ? (long)(end - text) : 0L);
+        rc = CM_ECONFIG;
+        goto out;
+    }
     if (!cJSON_IsObject(root)) {
-        snprintf(err, errlen, "config file '%s': not a JSON object (error near byte %ld)", path,
-                 root ? 0L : (long)(cJSON_GetErrorPtr() - text));
+        snprintf(err, errlen, "config file '%s': not a JSON object", path);
         rc = CM_ECONFIG;
         goto out;
     }
@@ -267,8 +282,14 @@ int cm_config_load_file(const struct cm_opt *tab, void *cfg, const char *path, c
     cJSON_ArrayForEach(item, root)
     {
         const struct cm_opt *o = cm_opt_find(tab, item->string);
-        if (!o || (o->flags & CM_OPT_CLI_ONLY)) {
+        if (!o) {
             snprintf(err, errlen, "config file '%s': unknown key '%s'", path, item->string);
+            rc = CM_ECONFIG;
+            goto out;
+        }
+        if (o->flags & CM_OPT_CLI_ONLY) {
+            snprintf(err, errlen, "config file '%s': key '%s' is a command-line flag only",
+                     path, item->string);
             rc = CM_ECONFIG;
             goto out;
         }
@@ -325,8 +346,8 @@ static bool cm_flag_to_key(const char *arg, char *key, size_t keylen, const char
     const char *name = arg + 2;
     const char *eq = strchr(name, '=');
     size_t n = eq ? (size_t)(eq - name) : strlen(name);
-    if (n >= keylen)
-        n = keylen - 1;
+    if (n >= keylen) /* cut, it could match another key: make it match none */
+        n = 0;
     for (size_t i = 0; i < n; i++)
         key[i] = name[i] == '-' ? '_' : name[i];
     key[n] = '\0';
@@ -334,16 +355,13 @@ static bool cm_flag_to_key(const char *arg, char *key, size_t keylen, const char
     return true;
 }
 
-int cm_config_from_args(const struct cm_opt *tab, void *cfg, int argc, char **argv,
-                        char ***positional, int *npositional, bool *help, char *err,
-                        size_t errlen)
+static int cm_config_args_apply(const struct cm_opt *tab, void *cfg, int argc, char **argv,
+                                char **positional, int *npositional, bool *help, char *err,
+                                size_t errlen)
 {
     char key[128];
     const char *val;
     int rc;
-    *help = false;
-    *positional = cm_xcalloc((size_t)argc + 1, sizeof(char *));
-    *npositional = 0;
     /* First pass: --help and --config, so the file sits below the flags. */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -363,7 +381,7 @@ int cm_config_from_args(const struct cm_opt *tab, void *cfg, int argc, char **ar
     }
     for (int i = 1; i < argc; i++) {
         if (!cm_flag_to_key(argv[i], key, sizeof key, &val)) {
-            (*positional)[(*npositional)++] = argv[i];
+            positional[(*npositional)++] = argv[i];
             continue;
         }
         if (strcmp(key, "config") == 0) {
@@ -390,6 +408,24 @@ int cm_config_from_args(const struct cm_opt *tab, void *cfg, int argc, char **ar
             return rc;
     }
     return 0;
+}
+
+int cm_config_from_args(const struct cm_opt *tab, void *cfg, int argc, char **argv,
+                        char ***positional, int *npositional, bool *help, char *err,
+                        size_t errlen)
+{
+    char **pos = cm_xcalloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0;
+    *help = false;
+    int rc = cm_config_args_apply(tab, cfg, argc, argv, pos, &npos, help, err, errlen);
+    if (rc < 0) {
+        free(pos); /* the caller gets nothing to free on failure */
+        pos = NULL;
+        npos = 0;
+    }
+    *positional = pos;
+    *npositional = npos;
+    return rc;
 }
 
 static const char *cm_opt_type_name(const struct cm_opt *o)
