@@ -1,0 +1,247 @@
+/* test_agent.c - ag_run end to end on a fixture host root: --once --print
+ * without collector or keys, --once against a real CURVE ROUTER (all acked ->
+ * 0, rejected -> 1), seqs growing across runs, a normal run stopped by
+ * SIGTERM, and the start-up refusals (unsafe key file, no collector key). */
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "tests/unit/agent/curve_router.h"
+#include "tests/util/testutil.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir;
+static char key_path[4096], state_dir[4096], out_path[4096];
+
+static void setup(void)
+{
+    dir = tu_mkdtemp();
+    cr_assert_not_null(dir);
+    snprintf(key_path, sizeof key_path, "%s/agent.key", dir);
+    snprintf(state_dir, sizeof state_dir, "%s/state", dir);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+}
+
+static void teardown(void)
+{
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+TestSuite(agent, .init = setup, .fini = teardown, .timeout = 40);
+
+/* Runs ag_run with fd `fd` (1 or 2) going to out_path; returns the code. */
+static int run_captured(int fd, const char **args)
+{
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    struct ag_config cfg;
+    char err[CM_CONFIG_ERRLEN] = "";
+    bool help = false;
+    cr_assert_eq(ag_config_load(&cfg, argc, (char **)args, &help, err, sizeof err), 0, "%s",
+                 err);
+    fflush(fd == 1 ? stdout : stderr);
+    int saved = dup(fd);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(saved >= 0 && out >= 0);
+    dup2(out, fd);
+    close(out);
+    int code = ag_run(&cfg);
+    fflush(fd == 1 ? stdout : stderr);
+    dup2(saved, fd);
+    close(saved);
+    ag_config_free(&cfg);
+    return code;
+}
+
+static const char *fixture_root(void)
+{
+    static char root[4096];
+    snprintf(root, sizeof root, "%s", tu_fixture_path("hostroot-v2"));
+    return root;
+}
+
+static int print_once(const char *max, cJSON **doc)
+{
+    const char *args[] = {"x", "--once", "--print", "--host-root", fixture_root(),
+                          "--max-samples-per-envelope", max, "--log-level", "error", NULL};
+    int code = run_captured(1, args);
+    char *text = tu_read_file(out_path, NULL);
+    cr_assert_not_null(text);
+    *doc = cJSON_Parse(text);
+    cr_assert_not_null(*doc, "stdout is not one JSON document: %s", text);
+    free(text);
+    return code;
+}
+
+static int count_samples(const cJSON *metrics)
+{
+    int n = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, metrics)
+    {
+        const cJSON *samples = cJSON_GetObjectItem(m, "samples");
+        cr_assert(cJSON_IsArray(samples));
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(m, "collected_at")));
+        n += cJSON_GetArraySize(samples);
+    }
+    return n;
+}
+
+Test(agent, once_print_needs_no_collector_or_keys)
+{
+    cJSON *doc = NULL;
+    cr_assert_eq(print_once("1000", &doc), 0);
+    const cJSON *hello = cJSON_GetObjectItem(doc, "hello");
+    cr_assert_str_eq(cJSON_GetObjectItem(hello, "cgroup_mode")->valuestring, "v2");
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(hello, "hostname")));
+    const cJSON *metrics = cJSON_GetObjectItem(doc, "metrics");
+    cr_assert_eq(cJSON_GetArraySize(metrics), 1);
+    int total = count_samples(metrics);
+    cr_assert_gt(total, 1, "the fixture has several containers");
+    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(metrics, 0),
+                                                            "samples"), 0);
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(s, "container_id")));
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(s, "cpu_usage_ns")));
+    cJSON_Delete(doc);
+
+    /* split into one envelope per sample, nothing lost */
+    cr_assert_eq(print_once("1", &doc), 0);
+    metrics = cJSON_GetObjectItem(doc, "metrics");
+    cr_assert_eq(cJSON_GetArraySize(metrics), total);
+    cr_assert_eq(count_samples(metrics), total);
+    cJSON_Delete(doc);
+}
+
+static void write_key(mode_t mode)
+{
+    struct cm_keypair kp;
+    char err[256];
+    cr_assert_eq(cm_keys_generate(&kp), 0);
+    cr_assert_eq(cm_keys_write_secret(key_path, &kp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(chmod(key_path, mode), 0);
+}
+
+static int send_once(struct tr_router *r)
+{
+    const char *args[] = {"x", "--once", "--host-root", fixture_root(), "--collector",
+                          r->endpoint, "--collector-public-key", r->keys.public_z85,
+                          "--key-file", key_path, "--state-dir", state_dir,
+                          "--max-samples-per-envelope", "1", NULL};
+    return run_captured(2, args);
+}
+
+Test(agent, once_sends_hello_then_samples_and_exits_0_when_acked)
+{
+    write_key(0600);
+    struct tr_router r = {.answer = CM_ACK_STORED};
+    tr_router_start(&r);
+    int code = send_once(&r);
+    int code2 = send_once(&r);
+    tr_router_stop(&r);
+    char *log = tu_read_file(out_path, NULL);
+    cr_assert_eq(code, 0, "first --once run failed: %s", log);
+    cr_assert_eq(code2, 0, "second --once run failed: %s", log);
+    free(log);
+    cr_assert_eq(r.bad, 0);
+    cr_assert_eq(r.n % 2, 0);
+    size_t per_run = r.n / 2;
+    cr_assert_geq(per_run, 3, "Hello and at least two one-sample envelopes");
+    for (size_t run = 0; run < 2; run++) {
+        size_t first = run * per_run;
+        cr_assert_eq(r.kinds[first], CM_BODY_HELLO, "Hello first on each connection");
+        for (size_t i = first + 1; i < first + per_run; i++) {
+            cr_assert_eq(r.kinds[i], CM_BODY_METRICS);
+            cr_assert_eq(r.samples[i], 1, "max_samples_per_envelope=1");
+        }
+    }
+    for (size_t i = 1; i < r.n; i++)
+        cr_assert_gt(r.seqs[i], r.seqs[i - 1], "seq %zu does not grow across runs", i);
+}
+
+/* One --once run with a key of `key_mode` against a ROUTER that answers
+ * `answer`; returns the exit code, the router's record in *r. */
+static int once_against(mode_t key_mode, enum cm_ack_status answer, struct tr_router *r)
+{
+    write_key(key_mode);
+    r->answer = answer;
+    tr_router_start(r);
+    int code = send_once(r);
+    tr_router_stop(r);
+    return code;
+}
+
+static void assert_log_has(const char *needle)
+{
+    char *log = tu_read_file(out_path, NULL);
+    cr_assert_not_null(log);
+    cr_assert(strstr(log, needle) != NULL, "'%s' not logged: %s", needle, log);
+    free(log);
+}
+
+Test(agent, once_exits_1_when_rejected)
+{
+    struct tr_router r = {0};
+    cr_assert_eq(once_against(0600, CM_ACK_REJECTED, &r), 1);
+    cr_assert_gt(r.n, 0);
+    assert_log_has("test says no");
+}
+
+Test(agent, refuses_a_key_file_others_can_read)
+{
+    struct tr_router r = {0};
+    cr_assert_neq(once_against(0644, CM_ACK_STORED, &r), 0);
+    cr_assert_eq(r.n, 0, "nothing may be sent with an unsafe key");
+    assert_log_has("chmod 600");
+}
+
+Test(agent, needs_the_collector_key_to_send)
+{
+    write_key(0600);
+    const char *args[] = {"x", "--once", "--host-root", fixture_root(), "--key-file", key_path,
+                          "--state-dir", state_dir, NULL};
+    cr_assert_neq(run_captured(2, args), 0);
+    assert_log_has("collector_public_key");
+}
+
+static void *send_sigterm(void *arg)
+{
+    usleep(1500 * 1000);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+Test(agent, runs_until_sigterm_with_heartbeats)
+{
+    write_key(0600);
+    struct tr_router r = {.answer = CM_ACK_STORED};
+    tr_router_start(&r);
+    const char *args[] = {"x", "--host-root", fixture_root(), "--collector", r.endpoint,
+                          "--collector-public-key", r.keys.public_z85, "--key-file", key_path,
+                          "--state-dir", state_dir, "--interval-ms", "100ms",
+                          "--heartbeat-interval-ms", "1s", NULL};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, send_sigterm, NULL), 0);
+    int code = run_captured(2, args);
+    pthread_join(t, NULL);
+    tr_router_stop(&r);
+    char *log = tu_read_file(out_path, NULL);
+    cr_assert_eq(code, 0, "%s", log);
+    cr_assert(strstr(log, "stopping") != NULL, "%s", log);
+    free(log);
+    cr_assert_gt(r.n, 2);
+    cr_assert_eq(r.kinds[0], CM_BODY_HELLO);
+    int metrics = 0, heartbeats = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        metrics += r.kinds[i] == CM_BODY_METRICS;
+        heartbeats += r.kinds[i] == CM_BODY_HEARTBEAT;
+    }
+    cr_assert_geq(metrics, 3, "sweeps every 100 ms for 1.5 s");
+    cr_assert_geq(heartbeats, 1);
+}
