@@ -247,6 +247,15 @@ static void ag_agent_on_ack(void *data, const struct cm_ack *ack)
     ag_agent_check_once(a);
 }
 
+/* --once cannot succeed with a key the collector does not know; a daemon
+ * keeps retrying (it may be enrolled later) and the client keeps logging. */
+static void ag_agent_on_refused(void *data)
+{
+    struct ag_agent *a = data;
+    if (a->cfg->once)
+        ag_agent_stop(a, 1);
+}
+
 static void ag_agent_on_deadline(uv_timer_t *t)
 {
     struct ag_agent *a = t->data;
@@ -324,6 +333,7 @@ static int ag_agent_open_link(struct ag_agent *a)
         .keys = &keys,
         .on_connect = ag_agent_on_connect,
         .on_ack = ag_agent_on_ack,
+        .on_refused = ag_agent_on_refused,
         .data = a,
     };
     rc = ag_client_new(&a->loop, &opts, &a->client, err, sizeof err);

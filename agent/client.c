@@ -42,6 +42,7 @@ struct ag_client {
     struct ag_client_stats stats;
     ag_client_connect_cb on_connect;
     ag_client_ack_cb on_ack;
+    ag_client_refused_cb on_refused;
     void *data;
     struct cm_ratelimit rl_auth, rl_handshake, rl_conn, rl_bad;
 };
@@ -152,10 +153,13 @@ static void ag_client_on_handshake(struct ag_client *c, uint16_t event, uint32_t
             cm_warn(AG_CLIENT_MOD, "disconnected from collector", "endpoint=%s suppressed=%u",
                     c->endpoint, sup);
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        c->stats.refused++;
         if (cm_ratelimit_allow(&c->rl_auth, 1, AG_CLIENT_LOG_EVERY_MS, &sup))
             cm_error(AG_CLIENT_MOD, "collector refused our key: is this agent enrolled?",
                      "endpoint=%s public_key=%s status=%u suppressed=%u", c->endpoint,
                      c->public_z85, (unsigned)value, sup);
+        if (c->on_refused)
+            c->on_refused(c->data);
     } else if (cm_ratelimit_allow(&c->rl_handshake, 1, AG_CLIENT_LOG_EVERY_MS, &sup)) {
         cm_warn(AG_CLIENT_MOD, "CURVE handshake with collector failed: is collector_public_key right?",
                 "endpoint=%s event=0x%x suppressed=%u", c->endpoint, (unsigned)event, sup);
@@ -336,6 +340,7 @@ int ag_client_new(uv_loop_t *loop, const struct ag_client_opts *opts, struct ag_
     c->unacked = cm_xcalloc(c->max_unacked, sizeof *c->unacked);
     c->on_connect = opts->on_connect;
     c->on_ack = opts->on_ack;
+    c->on_refused = opts->on_refused;
     c->data = opts->data;
     snprintf(c->public_z85, sizeof c->public_z85, "%s", opts->keys->public_z85);
     int rc = ag_client_open_sockets(c, opts, err, errlen);

@@ -34,6 +34,9 @@
 typedef void (*ag_client_connect_cb)(void *data);
 /* Called on the loop thread for each Ack; ack is borrowed for the call. */
 typedef void (*ag_client_ack_cb)(void *data, const struct cm_ack *ack);
+/* Called when the collector's ZAP handler refused our key (already logged);
+ * ZeroMQ keeps retrying, so a long-running caller can ignore it. */
+typedef void (*ag_client_refused_cb)(void *data);
 
 struct ag_client_opts {
     const char *endpoint;          /* "tcp://host:port"; copied */
@@ -42,6 +45,7 @@ struct ag_client_opts {
     size_t max_unacked;            /* 0 = AG_CLIENT_MAX_UNACKED */
     ag_client_connect_cb on_connect; /* may be NULL */
     ag_client_ack_cb on_ack;         /* may be NULL */
+    ag_client_refused_cb on_refused; /* may be NULL */
     void *data;                      /* passed to the callbacks */
 };
 
@@ -52,6 +56,7 @@ struct ag_client_stats {
     uint64_t forgotten; /* unacked seqs dropped from tracking at the bound */
     uint64_t connects;  /* successful handshakes */
     uint64_t bad_messages; /* server messages that did not decode */
+    uint64_t refused;      /* handshakes refused by the collector (key not enrolled) */
 };
 
 struct ag_client;

@@ -1,7 +1,8 @@
 /* curve_router.h - a real collector-side ROUTER with CURVE for the agent's
  * tests: bound on tcp://127.0.0.1:* (endpoint read back), run in a thread,
  * decoding every envelope with the real codec and answering with an Ack.
- * Header-only (static functions) so test_client.c and test_agent.c share it
+ * With `deny`, a ZAP handler refuses every client key (what the collector
+ * does for an agent it has not enrolled). Header-only (static functions) so test_client.c and test_agent.c share it
  * without a separate library; it is not a test file of its own. */
 #ifndef BW_TEST_CURVE_ROUTER_H
 #define BW_TEST_CURVE_ROUTER_H
@@ -20,6 +21,8 @@
 
 struct tr_router {
     void *ctx, *sock; /* sock: created here, used and closed by the thread */
+    void *zap;        /* with deny: the ZAP handler's REP socket, same ownership */
+    bool deny;
     char endpoint[256];
     struct cm_keypair keys;
     enum cm_ack_status answer; /* what every Ack says */
@@ -32,7 +35,8 @@ struct tr_router {
     uint64_t seqs[TR_MAX];
     size_t samples[TR_MAX];
     char hostname[CM_WIRE_HOSTNAME_MAX + 1];
-    int bad; /* undecodable envelopes */
+    int bad;     /* undecodable envelopes */
+    int denials; /* ZAP requests refused */
 };
 
 static void tr_router_reply(struct tr_router *r, zmq_msg_t *id, uint64_t seq)
@@ -76,12 +80,45 @@ static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body
     cm_wire_envelope_close(&env);
 }
 
+/* ZAP request: version, request id, domain, address, identity, mechanism,
+ * key. The reply refuses with 400, as the collector does for a stranger. */
+static void tr_router_zap_deny(struct tr_router *r)
+{
+    char frames[2][64];
+    size_t lens[2] = {0, 0};
+    int more = 1, i = 0;
+    size_t sz = sizeof more;
+    while (more) {
+        char buf[256];
+        int n = zmq_recv(r->zap, buf, sizeof buf, 0);
+        if (n < 0)
+            return;
+        if (i < 2) {
+            lens[i] = (size_t)n < sizeof frames[i] ? (size_t)n : sizeof frames[i];
+            memcpy(frames[i], buf, lens[i]);
+        }
+        i++;
+        zmq_getsockopt(r->zap, ZMQ_RCVMORE, &more, &sz);
+    }
+    zmq_send(r->zap, frames[0], lens[0], ZMQ_SNDMORE);
+    zmq_send(r->zap, frames[1], lens[1], ZMQ_SNDMORE);
+    zmq_send(r->zap, "400", 3, ZMQ_SNDMORE);
+    zmq_send(r->zap, "not enrolled", 12, ZMQ_SNDMORE);
+    zmq_send(r->zap, "", 0, ZMQ_SNDMORE);
+    zmq_send(r->zap, "", 0, 0);
+    r->denials++;
+}
+
 static void *tr_router_main(void *arg)
 {
     struct tr_router *r = arg;
     while (!atomic_load(&r->stop)) {
-        zmq_pollitem_t it = {r->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 50) <= 0)
+        zmq_pollitem_t its[2] = {{r->sock, 0, ZMQ_POLLIN, 0}, {r->zap, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(its, r->zap ? 2 : 1, 50) <= 0)
+            continue;
+        if (r->zap && (its[1].revents & ZMQ_POLLIN))
+            tr_router_zap_deny(r);
+        if (!(its[0].revents & ZMQ_POLLIN))
             continue;
         zmq_msg_t id, body;
         zmq_msg_init(&id);
@@ -93,6 +130,8 @@ static void *tr_router_main(void *arg)
         zmq_msg_close(&id);
     }
     zmq_close(r->sock);
+    if (r->zap)
+        zmq_close(r->zap);
     return NULL;
 }
 
@@ -102,6 +141,11 @@ static void tr_router_start(struct tr_router *r)
     size_t len = sizeof r->endpoint;
     cr_assert_eq(cm_keys_generate(&r->keys), 0);
     r->ctx = zmq_ctx_new();
+    if (r->deny) { /* bound before any handshake can ask for it */
+        r->zap = zmq_socket(r->ctx, ZMQ_REP);
+        cr_assert_eq(zmq_setsockopt(r->zap, ZMQ_LINGER, &linger, sizeof linger), 0);
+        cr_assert_eq(zmq_bind(r->zap, "inproc://zeromq.zap.01"), 0);
+    }
     r->sock = zmq_socket(r->ctx, ZMQ_ROUTER);
     cr_assert_not_null(r->sock);
     cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_CURVE_SERVER, &one, sizeof one), 0);

@@ -4,6 +4,7 @@
  * SIGTERM, and the start-up refusals (unsafe key file, no collector key). */
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "common/timeutil.h"
 #include "tests/unit/agent/curve_router.h"
 #include "tests/util/testutil.h"
 
@@ -199,6 +200,18 @@ Test(agent, refuses_a_key_file_others_can_read)
     cr_assert_neq(once_against(0644, CM_ACK_STORED, &r), 0);
     cr_assert_eq(r.n, 0, "nothing may be sent with an unsafe key");
     assert_log_has("chmod 600");
+}
+
+Test(agent, once_fails_fast_when_the_collector_refuses_our_key)
+{
+    struct tr_router r = {.deny = true};
+    int64_t t0 = cm_time_mono_ns();
+    cr_assert_eq(once_against(0600, CM_ACK_STORED, &r), 1);
+    cr_assert_lt(cm_time_mono_ns() - t0, (int64_t)AG_ONCE_WAIT_MS * 1000000,
+                 "a refused key should not wait for the ack deadline");
+    cr_assert_geq(r.denials, 1);
+    cr_assert_eq(r.n, 0);
+    assert_log_has("collector refused our key: is this agent enrolled?");
 }
 
 Test(agent, needs_the_collector_key_to_send)
