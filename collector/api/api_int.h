@@ -22,7 +22,8 @@
 #define COL_API_REQUEST_TIMEOUT_MS 10000 /* to receive one whole request */
 #define COL_API_IDLE_TIMEOUT_MS 30000    /* keep-alive connection without a request */
 
-struct col_api_conn; /* server.c */
+struct col_api_conn;    /* server.c */
+struct col_api_refused; /* server.c: connections over the limit, lingering */
 
 struct col_api {
     uv_loop_t *loop;
@@ -33,8 +34,9 @@ struct col_api {
     int port;
     int64_t started_mono_ns;
     size_t nconns;
-    size_t refs; /* server handle + live connections; freed at 0 once stopping */
+    size_t refs; /* server handle + connections (also refused); freed at 0 once stopping */
     struct col_api_conn *conns;
+    struct col_api_refused *refused;
     bool stopping;
 };
 

@@ -302,9 +302,59 @@ static void col_api_conn_read_start(struct col_api_conn *c)
         col_api_conn_close(c);
 }
 
-static void col_api_free_handle(uv_handle_t *h)
+/* A refused connection lingers briefly: it answers, half-closes and drains
+ * what the client sent, because closing with unread bytes would reset the
+ * connection and the client might never see the 503. */
+#define COL_API_LINGER_MS 2000
+
+struct col_api_refused {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t sd;
+    struct col_api *api;
+    struct col_api_refused *prev, *next;
+    int open_handles;
+};
+
+static void col_api_refused_closed(uv_handle_t *h)
 {
-    free(h);
+    struct col_api_refused *rf = h->data;
+    if (--rf->open_handles > 0)
+        return;
+    struct col_api *api = rf->api;
+    if (rf->prev)
+        rf->prev->next = rf->next;
+    else
+        api->refused = rf->next;
+    if (rf->next)
+        rf->next->prev = rf->prev;
+    free(rf);
+    api->refs--;
+    col_api_maybe_free(api);
+}
+
+static void col_api_refused_close(struct col_api_refused *rf)
+{
+    if (!uv_is_closing((uv_handle_t *)&rf->tcp)) {
+        uv_close((uv_handle_t *)&rf->tcp, col_api_refused_closed);
+        uv_close((uv_handle_t *)&rf->timer, col_api_refused_closed);
+    }
+}
+
+static void col_api_refused_timeout(uv_timer_t *t)
+{
+    col_api_refused_close(t->data);
+}
+
+static void col_api_refused_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    free(buf->base);
+    if (nread < 0)
+        col_api_refused_close(s->data);
+}
+
+static void col_api_refused_shut(uv_shutdown_t *sd, int status)
+{
 }
 
 /* Over http_max_connections: a short 503 without reading the request. */
@@ -314,14 +364,27 @@ static void col_api_refuse(struct col_api *api)
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Content-Length: 65\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"
         "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\"}}";
-    uv_tcp_t *t = cm_xmalloc(sizeof *t);
-    uv_tcp_init(api->loop, t);
-    if (uv_accept((uv_stream_t *)&api->server, (uv_stream_t *)t) == 0) {
-        uv_buf_t b = uv_buf_init((char *)resp, sizeof resp - 1);
-        (void)uv_try_write((uv_stream_t *)t, &b, 1);
-    }
+    struct col_api_refused *rf = cm_xcalloc(1, sizeof *rf);
+    uv_tcp_init(api->loop, &rf->tcp);
+    uv_timer_init(api->loop, &rf->timer);
+    rf->tcp.data = rf->timer.data = rf;
+    rf->open_handles = 2;
+    rf->api = api;
+    rf->next = api->refused;
+    if (api->refused)
+        api->refused->prev = rf;
+    api->refused = rf;
+    api->refs++;
     atomic_fetch_add(&api->stats->http_errors, 1);
-    uv_close((uv_handle_t *)t, col_api_free_handle);
+    uv_buf_t b = uv_buf_init((char *)resp, sizeof resp - 1);
+    if (uv_accept((uv_stream_t *)&api->server, (uv_stream_t *)&rf->tcp) < 0 ||
+        uv_try_write((uv_stream_t *)&rf->tcp, &b, 1) != (int)b.len ||
+        uv_shutdown(&rf->sd, (uv_stream_t *)&rf->tcp, col_api_refused_shut) < 0 ||
+        uv_read_start((uv_stream_t *)&rf->tcp, col_api_on_alloc, col_api_refused_read) < 0) {
+        col_api_refused_close(rf);
+        return;
+    }
+    uv_timer_start(&rf->timer, col_api_refused_timeout, COL_API_LINGER_MS, 0);
 }
 
 static void col_api_on_connection(uv_stream_t *server, int status)
@@ -461,5 +524,7 @@ void col_api_stop(struct col_api *api)
     api->stopping = true;
     for (struct col_api_conn *c = api->conns; c; c = c->next)
         col_api_conn_close(c);
+    for (struct col_api_refused *rf = api->refused; rf; rf = rf->next)
+        col_api_refused_close(rf);
     uv_close((uv_handle_t *)&api->server, col_api_on_server_closed);
 }
