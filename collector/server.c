@@ -64,9 +64,13 @@ static void col_server_reject(struct col_server *s, const zmq_msg_t *rid, const 
     atomic_fetch_add(&s->stats->envelopes_rejected[reason], 1);
     snprintf(ack.reason, sizeof ack.reason, "%s", cm_wire_reason_name(reason));
     if (cm_ratelimit_allow(&s->rl, 10, 10000, &supp))
-        cm_warn("server", "envelope rejected", "agent=%s reason=%s why=\"%s\" suppressed=%u", agent,
-                cm_wire_reason_name(reason), why, supp);
-    col_server_send(s, zmq_msg_data((zmq_msg_t *)rid), zmq_msg_size((zmq_msg_t *)rid), &ack);
+        cm_warn("server", "envelope rejected",
+                "agent=%s seq=%llu reason=%s why=\"%s\" suppressed=%u", agent,
+                (unsigned long long)seq, cm_wire_reason_name(reason), why, supp);
+    /* Without a seq the agent could not match an ack (and an honest agent's
+     * encoder cannot produce such bytes): counted and logged only. */
+    if (seq > 0)
+        col_server_send(s, zmq_msg_data((zmq_msg_t *)rid), zmq_msg_size((zmq_msg_t *)rid), &ack);
 }
 
 static void col_server_release(struct cm_envelope *env)
@@ -86,7 +90,9 @@ static void col_server_handle(struct col_server *s, zmq_msg_t *rid, zmq_msg_t *b
     struct col_writer_item *it = cm_xcalloc(1, sizeof *it);
     if (extra || cm_wire_decode_envelope(zmq_msg_data(body), zmq_msg_size(body), &it->env, &reason,
                                          why, sizeof why) < 0) {
-        col_server_reject(s, rid, agent, 0, reason, why);
+        uint64_t seq = 0;
+        cm_wire_peek_seq(zmq_msg_data(body), zmq_msg_size(body), &seq);
+        col_server_reject(s, rid, agent, seq, reason, why);
         free(it);
         return;
     }

@@ -653,3 +653,19 @@ bool cm_wire_fields_match_proto(void)
     }
     return true;
 }
+
+/* For answering a rejected envelope: the seq of anything that unpacks as an
+ * Envelope, before validation (a bad version or field still has a seq the
+ * agent can match). Added for the collector's server. */
+int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq)
+{
+    struct wire_ctx c = {CM_WIRE_OK, NULL, 0};
+    struct wire_budget budget = {0, false};
+    ProtobufCAllocator a = {wire_budget_alloc, wire_budget_free, &budget};
+    ProtobufCMessage *m = NULL;
+    int rc = wire_unpack(&c, &boxwatch__v1__envelope__descriptor, buf, len, &a, &m);
+    if (rc == 0 && ((const Boxwatch__V1__Envelope *)m)->seq == 0) rc = CM_EPARSE;
+    if (rc == 0) *seq = ((const Boxwatch__V1__Envelope *)m)->seq;
+    if (m) protobuf_c_message_free_unpacked(m, &a);
+    return rc;
+}

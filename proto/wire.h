@@ -106,6 +106,10 @@ int cm_wire_decode_envelope(const uint8_t *buf, size_t len, struct cm_envelope *
  * only if it owns nothing (do not call it on envelopes you built yourself). */
 void cm_wire_envelope_close(struct cm_envelope *env);
 
+/* The seq of bytes that unpack as an Envelope, without validating it (so a
+ * rejection can still be acked). CM_EPARSE/CM_ETOOBIG when there is none. */
+int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq);
+
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len);
 int cm_wire_decode_server(const uint8_t *buf, size_t len, struct cm_server_msg *msg,
                           enum cm_wire_reason *reason, char *why, size_t whylen);

@@ -1,0 +1,236 @@
+/* test_server.c - ZAP + server + writer on a real loop, real CURVE DEALERs
+ * on 127.0.0.1 and a real PostgreSQL. */
+#include "collector/collector.h"
+#include "collector/db.h"
+#include "common/keys.h"
+#include "common/timeutil.h"
+#include "proto/wire.h"
+#include "tests/util/pgutil.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static char conninfo[512];
+static PGconn *conn;
+static struct col_config cfg;
+static struct col_stats stats;
+static struct cm_keypair server_kp, agent_kp;
+static uv_loop_t loop;
+static uv_async_t stop_async;
+static struct col_core *core;
+static pthread_t loop_thread;
+static char endpoint[256];
+static void *cctx;
+
+static void on_stop(uv_async_t *h)
+{
+    col_core_stop(core);
+    uv_close((uv_handle_t *)h, NULL);
+}
+
+static void *run_loop(void *arg)
+{
+    (void)arg;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static void setup(void)
+{
+    const char *why = NULL;
+    char err[256];
+    if (!tu_pg_available(&why)) cr_skip_test("%s", why);
+    cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
+    cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cm_keys_generate(&server_kp), 0);
+    cr_assert_eq(cm_keys_generate(&agent_kp), 0);
+    const char *const p[] = {agent_kp.public_z85};
+    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
+                             err, sizeof err),
+                 0, "%s", err);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&stats, 0, sizeof stats);
+    cfg.database = conninfo;
+    cfg.listen = "tcp://127.0.0.1:*";
+    cfg.batch_max_samples = 1000;
+    cfg.batch_max_delay_ms = 10;
+    cfg.queue_max_envelopes = 16;
+    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
+    cfg.max_clock_skew_ms = 600 * 1000;
+    uv_loop_init(&loop);
+    cr_assert_eq(col_core_start(&loop, &cfg, &server_kp, &stats, &core, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(col_core_endpoint(core, endpoint, sizeof endpoint), 0);
+    cr_assert_neq(strstr(endpoint, "tcp://127.0.0.1:"), NULL, "%s", endpoint);
+    uv_async_init(&loop, &stop_async, on_stop);
+    cr_assert_eq(pthread_create(&loop_thread, NULL, run_loop, NULL), 0);
+    cctx = zmq_ctx_new();
+}
+
+static void teardown(void)
+{
+    if (core) {
+        uv_async_send(&stop_async);
+        pthread_join(loop_thread, NULL);
+        col_core_free(core);
+        core = NULL;
+        uv_loop_close(&loop);
+    }
+    if (cctx) zmq_ctx_term(cctx);
+    cctx = NULL;
+    PQfinish(conn);
+    conn = NULL;
+    tu_pg_drop_db(conninfo);
+}
+
+TestSuite(server, .init = setup, .fini = teardown, .timeout = 60);
+
+static void *dealer(const struct cm_keypair *kp)
+{
+    void *d = zmq_socket(cctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, server_kp.public_z85, CM_KEY_Z85_LEN);
+    zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, kp->public_z85, CM_KEY_Z85_LEN);
+    zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, kp->secret_z85, CM_KEY_Z85_LEN);
+    cr_assert_eq(zmq_connect(d, endpoint), 0);
+    return d;
+}
+
+static void send_metrics(void *d, uint64_t seq, const char *cid)
+{
+    struct cm_sample s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.container_id, sizeof s.container_id, "%s", cid);
+    snprintf(s.cgroup_path, sizeof s.cgroup_path, "/x/%s", cid);
+    s.runtime = CM_RT_CONTAINERD;
+    s.ts_ns = cm_time_now_ns();
+    cm_sample_set(&s, CM_F_MEM_USAGE_BYTES, 1234);
+    struct cm_envelope env = {.version = CM_WIRE_VERSION,
+                              .seq = seq,
+                              .sent_ns = cm_time_now_ns(),
+                              .kind = CM_BODY_METRICS};
+    env.body.metrics.collected_ns = s.ts_ns;
+    env.body.metrics.samples = &s;
+    env.body.metrics.n = 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cr_assert_eq(cm_wire_encode_envelope(&env, &buf, &len), 0);
+    cr_assert_eq(zmq_send(d, buf, len, 0), (int)len);
+    free(buf);
+}
+
+/* 0 and the ack, or -1 when none came within timeout_ms. */
+static int recv_ack(void *d, int timeout_ms, struct cm_ack *ack)
+{
+    uint8_t buf[4096];
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    int n = zmq_recv(d, buf, sizeof buf, 0);
+    if (n < 0) return -1;
+    struct cm_server_msg m;
+    enum cm_wire_reason r;
+    cr_assert_eq(cm_wire_decode_server(buf, (size_t)n, &m, &r, NULL, 0), 0);
+    cr_assert_eq(m.kind, CM_SERVER_ACK);
+    *ack = m.body.ack;
+    return 0;
+}
+
+static long count(const char *sql)
+{
+    PGresult *res = NULL;
+    char err[256];
+    cr_assert_eq(col_db_query(conn, sql, 0, NULL, &res, err, sizeof err), 0, "%s", err);
+    long v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+Test(server, enrolled_agent_gets_stored_ack_and_rows)
+{
+    void *d = dealer(&agent_kp);
+    struct cm_ack ack;
+    send_metrics(d, 7, "ctr-1");
+    cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack");
+    cr_assert_eq(ack.seq, 7);
+    cr_assert_eq(ack.status, CM_ACK_STORED);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples WHERE mem_usage_bytes = 1234"), 1);
+    cr_assert_eq(count("SELECT last_seq FROM agents WHERE name = 'a1'"), 7);
+    send_metrics(d, 7, "ctr-1"); /* a resend is acked but not stored twice */
+    cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack");
+    cr_assert_eq(ack.status, CM_ACK_STORED);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples"), 1);
+    cr_assert_geq(atomic_load(&stats.zap_accepted), 1);
+    cr_assert_eq(atomic_load(&stats.envelopes_duplicate), 1);
+    zmq_close(d);
+}
+
+Test(server, unenrolled_key_is_refused)
+{
+    struct cm_keypair stranger;
+    struct cm_ack ack;
+    cr_assert_eq(cm_keys_generate(&stranger), 0);
+    void *d = dealer(&stranger);
+    send_metrics(d, 1, "ctr-x");
+    cr_assert_eq(recv_ack(d, 1000, &ack), -1, "a stranger got an answer");
+    zmq_close(d);
+    cr_assert_geq(atomic_load(&stats.zap_denied), 1);
+    cr_assert_eq(atomic_load(&stats.envelopes_received), 0);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples"), 0);
+    cr_assert_eq(count("SELECT count(*) FROM containers"), 0);
+}
+
+Test(server, agent_enrolled_after_start_gets_in)
+{
+    struct cm_keypair late;
+    struct cm_ack ack;
+    char err[256];
+    cr_assert_eq(cm_keys_generate(&late), 0);
+    usleep(1100 * 1000); /* past the ZAP miss-refresh rate limit */
+    const char *const p[] = {late.public_z85};
+    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('late', $1)", 1,
+                             p, err, sizeof err),
+                 0, "%s", err);
+    void *d = dealer(&late);
+    send_metrics(d, 1, "ctr-late");
+    cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack for a just-enrolled agent");
+    cr_assert_eq(ack.status, CM_ACK_STORED);
+    zmq_close(d);
+}
+
+static unsigned long long rejected_total(void)
+{
+    unsigned long long n = 0;
+    for (int r = 0; r < CM_WIRE_REASON__COUNT; r++)
+        n += atomic_load(&stats.envelopes_rejected[r]);
+    return n;
+}
+
+Test(server, invalid_envelope_gets_rejected_ack_garbage_is_counted)
+{
+    void *d = dealer(&agent_kp);
+    struct cm_ack ack;
+    /* Protobuf-valid Envelope: version 99, seq 5, sent 1, no body. */
+    const uint8_t bad_version[] = {0x08, 0x63, 0x10, 0x05, 0x18, 0x01};
+    cr_assert_eq(zmq_send(d, bad_version, sizeof bad_version, 0), (int)sizeof bad_version);
+    cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack for an invalid envelope");
+    cr_assert_eq(ack.status, CM_ACK_REJECTED);
+    cr_assert_eq(ack.seq, 5);
+    cr_assert_str_eq(ack.reason, "bad_version");
+    cr_assert_eq(atomic_load(&stats.envelopes_rejected[CM_WIRE_BAD_VERSION]), 1);
+    /* Bytes that are no Envelope at all carry no seq to ack: counted only. */
+    const char junk[] = "\xff\xff\xff\xff garbage, not protobuf";
+    cr_assert_eq(zmq_send(d, junk, sizeof junk - 1, 0), (int)sizeof junk - 1);
+    cr_assert_eq(recv_ack(d, 500, &ack), -1);
+    cr_assert_eq(rejected_total(), 2);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples"), 0);
+    /* the connection still works afterwards */
+    send_metrics(d, 6, "ctr-2");
+    cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack");
+    cr_assert_eq(ack.status, CM_ACK_STORED);
+    cr_assert_eq(ack.seq, 6);
+    zmq_close(d);
+}
