@@ -648,3 +648,14 @@ Test(wire, truncation_at_every_offset)
     }
     free(buf);
 }
+
+Test(wire, expansion_budget)
+{
+    /* 8 MiB of two-byte unknown fields: protobuf-c keeps each as a separate
+     * record, ~25 bytes apiece, so unpacking would take >100 MiB. */
+    struct cm_buf b;
+    raw_head(&b, 1, 5, T0);
+    while (b.len + 2 <= CM_WIRE_MAX_MESSAGE)
+        cm_buf_append(&b, "\x78\x01", 2); /* field 15, varint 1 */
+    expect_reject(&b, CM_WIRE_TOO_BIG, "unknown-field flood");
+}
