@@ -32,6 +32,8 @@
 #define MOD "cgroup"
 #define AG_CG_SLOTS_MAX 16
 #define AG_CG_FD_RESERVE 512 /* fds left for the rest of the agent */
+#define AG_CG_BLK_REPROBE 32 /* sweeps between re-checks of the preferred blkio files */
+#define AG_CG_NET_BACKOFF_MAX 32 /* sweeps between tries to find a netns without pids */
 
 enum ag_cg_ctrl {
     AG_CTRL_UNIFIED,
@@ -96,6 +98,9 @@ struct ag_cg_ctr {
     struct ag_cid_match m;
     int fd[AG_CG_SLOTS_MAX];
     int net_fd;
+    unsigned net_wait, net_backoff; /* sweeps until the next netns lookup, and the step */
+    int blk_group;                  /* v1 blkio group in use; -1: probe */
+    unsigned blk_wait;              /* sweeps until the next probe */
     bool seen; /* found by this sweep's walk */
     bool gone; /* vanished while being read */
 };
@@ -360,6 +365,7 @@ static void note_container(struct ag_cgroup *cg, const char *rel, const struct a
     for (size_t i = 0; i < AG_CG_SLOTS_MAX; i++)
         c->fd[i] = AG_FD_UNOPENED;
     c->net_fd = AG_FD_UNOPENED;
+    c->blk_group = -1;
     c->seen = true;
     cg->ctrs[cg->n++] = c;
 }
@@ -550,11 +556,11 @@ static void raw_merge(struct ag_cg_raw *dst, const struct ag_cg_raw *src)
 }
 
 /* v1 blkio: the first group whose bytes file lists a device wins; when none
- * does, the first group present (all zeros). Then its ops file is read. */
-static int load_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_raw *raw)
+ * does, the first group present (all zeros). The choice is kept for
+ * AG_CG_BLK_REPROBE sweeps so an idle container costs two reads, not six. */
+static int probe_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_raw *best)
 {
     int chosen = -1;
-    struct ag_cg_raw best = {0};
     for (int g = 0; g < AG_CG_V1_BLK_GROUPS; g++) {
         struct ag_cg_raw t = {0};
         int rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)g, &t);
@@ -564,14 +570,29 @@ static int load_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_ra
             continue;
         if (chosen < 0 || t.v[AG_RAW_BLK_DEVICES] > 0) {
             chosen = g;
-            best = t;
+            *best = t;
         }
         if (t.v[AG_RAW_BLK_DEVICES] > 0)
             break;
     }
-    if (chosen < 0)
-        return 0;
-    int rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)chosen + 1, &best);
+    c->blk_group = chosen;
+    c->blk_wait = AG_CG_BLK_REPROBE;
+    return chosen < 0 ? 0 : 1;
+}
+
+static int load_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_raw *raw)
+{
+    struct ag_cg_raw best = {0};
+    int rc;
+    if (c->blk_group < 0 || c->blk_wait == 0) {
+        rc = probe_blkio(cg, c, &best);
+    } else {
+        c->blk_wait--;
+        rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)c->blk_group, &best);
+    }
+    if (rc <= 0)
+        return rc;
+    rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)c->blk_group + 1, &best);
     if (rc < 0)
         return rc;
     raw_merge(raw, &best);
@@ -605,9 +626,19 @@ static void load_net(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct cm_sample
 {
     bool fresh = false;
     if (c->net_fd < 0) {
-        c->net_fd = open_net(cg, c);
-        if (c->net_fd < 0)
+        if (c->net_wait > 0) {
+            c->net_wait--;
             return;
+        }
+        c->net_fd = open_net(cg, c);
+        if (c->net_fd < 0) { /* no pid yet (or no /proc): try less and less often */
+            c->net_backoff = c->net_backoff ? c->net_backoff * 2 : 1;
+            if (c->net_backoff > AG_CG_NET_BACKOFF_MAX)
+                c->net_backoff = AG_CG_NET_BACKOFF_MAX;
+            c->net_wait = c->net_backoff;
+            return;
+        }
+        c->net_backoff = 0;
         cg->open_fds++;
         fresh = true;
     }

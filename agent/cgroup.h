@@ -25,7 +25,9 @@ struct ag_cgroup_opts {
 struct ag_cgroup;
 
 /* Detects the hierarchy layout and compiles patterns. Fails (err says why)
- * on a bad pattern or when no cgroup hierarchy is found at the root. */
+ * on a bad pattern or when no cgroup hierarchy is found at the root. Raises
+ * the process's soft RLIMIT_NOFILE to its hard limit: stat files are kept
+ * open (all but 512 fds may be used; past that, files are opened per read). */
 int ag_cgroup_new(const struct ag_cgroup_opts *opts, struct ag_cgroup **out, char *err,
                   size_t errlen);
 enum cm_cgroup_mode ag_cgroup_mode(const struct ag_cgroup *cg);
