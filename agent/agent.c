@@ -40,7 +40,7 @@ struct ag_agent {
     struct ag_client *client; /* NULL with --print */
     struct ag_seqstore *seq;  /* NULL with --print */
     struct cm_hello hello;
-    uint64_t containers;   /* in the last sweep */
+    uint64_t containers; /* in the last sweep */
     uint64_t dropped_envelopes, dropped_samples;
     bool hello_due;   /* connected, Hello not yet sent on this connection */
     bool once_sent;   /* --once: the sweep went out */
@@ -53,8 +53,7 @@ struct ag_agent {
 
 static void ag_agent_stop(struct ag_agent *a, int code)
 {
-    if (a->stopping)
-        return;
+    if (a->stopping) return;
     a->stopping = true;
     a->exit_code = code;
     uv_handle_t *hs[] = {(uv_handle_t *)&a->sweep_timer, (uv_handle_t *)&a->hb_timer,
@@ -72,8 +71,7 @@ static void ag_agent_dropped(struct ag_agent *a, const struct cm_envelope *env, 
 {
     unsigned sup = 0;
     a->dropped_envelopes++;
-    if (env->kind == CM_BODY_METRICS)
-        a->dropped_samples += env->body.metrics.n;
+    if (env->kind == CM_BODY_METRICS) a->dropped_samples += env->body.metrics.n;
     if (cm_ratelimit_allow(&a->rl_send, 1, AG_LOG_EVERY_MS, &sup))
         cm_warn(AG_MOD, "envelope not sent, dropped",
                 "err=\"%s\" dropped_envelopes=%llu dropped_samples=%llu suppressed=%u",
@@ -100,14 +98,11 @@ static int ag_agent_send(struct ag_agent *a, struct cm_envelope *env)
     }
     env->version = CM_WIRE_VERSION;
     env->sent_ns = cm_time_now_ns();
-    if ((rc = ag_seqstore_next(a->seq, &env->seq)) < 0)
-        goto out;
-    if ((rc = cm_wire_encode_envelope(env, &buf, &len)) < 0)
-        goto out;
+    if ((rc = ag_seqstore_next(a->seq, &env->seq)) < 0) goto out;
+    if ((rc = cm_wire_encode_envelope(env, &buf, &len)) < 0) goto out;
     rc = ag_client_send(a->client, env->seq, buf, len);
 out:
-    if (rc < 0)
-        ag_agent_dropped(a, env, rc);
+    if (rc < 0) ag_agent_dropped(a, env, rc);
     free(buf);
     return rc;
 }
@@ -116,8 +111,7 @@ static void ag_agent_send_hello(struct ag_agent *a)
 {
     struct cm_envelope env = {.kind = CM_BODY_HELLO};
     env.body.hello = a->hello;
-    if (ag_agent_send(a, &env) == 0)
-        a->hello_due = false;
+    if (ag_agent_send(a, &env) == 0) a->hello_due = false;
 }
 
 /* One envelope per max_samples_per_envelope samples. The codec only reads
@@ -141,8 +135,7 @@ static int ag_agent_print_sweep(struct ag_agent *a, const struct cm_sample *samp
 {
     size_t max = (size_t)a->cfg->max_samples_per_envelope;
     cJSON *doc = cJSON_CreateObject();
-    if (!doc)
-        return -ENOMEM;
+    if (!doc) return -ENOMEM;
     cJSON_AddItemToObject(doc, "hello", ag_print_hello(&a->hello));
     cJSON *arr = cJSON_AddArrayToObject(doc, "metrics");
     for (size_t off = 0; arr && off < n; off += max) {
@@ -165,8 +158,7 @@ static int ag_agent_sweep(struct ag_agent *a)
     int rc = ag_cgroup_sweep(a->cg, now, &samples, &n);
     if (rc < 0) {
         if (cm_ratelimit_allow(&a->rl_sweep, 1, AG_LOG_EVERY_MS, &sup))
-            cm_warn(AG_MOD, "cgroup sweep failed", "err=\"%s\" suppressed=%u", cm_err_str(rc),
-                    sup);
+            cm_warn(AG_MOD, "cgroup sweep failed", "err=\"%s\" suppressed=%u", cm_err_str(rc), sup);
         return rc;
     }
     a->containers = n;
@@ -178,8 +170,7 @@ static int ag_agent_sweep(struct ag_agent *a)
         }
         return rc;
     }
-    if (a->hello_due)
-        ag_agent_send_hello(a);
+    if (a->hello_due) ag_agent_send_hello(a);
     ag_agent_send_samples(a, samples, n, now);
     return 0;
 }
@@ -188,8 +179,7 @@ static void ag_agent_on_sweep_timer(uv_timer_t *t)
 {
     struct ag_agent *a = t->data;
     int rc = ag_agent_sweep(a);
-    if (a->cfg->print && a->cfg->once)
-        ag_agent_stop(a, rc < 0 ? 1 : 0);
+    if (a->cfg->print && a->cfg->once) ag_agent_stop(a, rc < 0 ? 1 : 0);
 }
 
 static void ag_agent_on_hb_timer(uv_timer_t *t)
@@ -202,16 +192,14 @@ static void ag_agent_on_hb_timer(uv_timer_t *t)
      * this process started. */
     env.body.heartbeat.spool_dropped_envelopes = a->dropped_envelopes;
     env.body.heartbeat.spool_dropped_samples = a->dropped_samples;
-    if (a->hello_due)
-        ag_agent_send_hello(a);
+    if (a->hello_due) ag_agent_send_hello(a);
     ag_agent_send(a, &env);
 }
 
 /* --once is done when the sweep went out and every envelope was answered. */
 static void ag_agent_check_once(struct ag_agent *a)
 {
-    if (!a->cfg->once || !a->once_sent || !a->client || ag_client_unacked(a->client) > 0)
-        return;
+    if (!a->cfg->once || !a->once_sent || !a->client || ag_client_unacked(a->client) > 0) return;
     if (a->rejected > 0) {
         cm_error(AG_MOD, "the collector rejected envelopes", "rejected=%llu",
                  (unsigned long long)a->rejected);
@@ -241,8 +229,9 @@ static void ag_agent_on_ack(void *data, const struct cm_ack *ack)
     if (ack->status == CM_ACK_REJECTED) {
         a->rejected++;
         if (cm_ratelimit_allow(&a->rl_reject, 1, AG_LOG_EVERY_MS, &sup))
-            cm_warn(AG_MOD, "collector rejected an envelope", "seq=%llu reason=\"%s\" suppressed=%u",
-                    (unsigned long long)ack->seq, ack->reason, sup);
+            cm_warn(AG_MOD, "collector rejected an envelope",
+                    "seq=%llu reason=\"%s\" suppressed=%u", (unsigned long long)ack->seq,
+                    ack->reason, sup);
     }
     ag_agent_check_once(a);
 }
@@ -252,8 +241,7 @@ static void ag_agent_on_ack(void *data, const struct cm_ack *ack)
 static void ag_agent_on_refused(void *data)
 {
     struct ag_agent *a = data;
-    if (a->cfg->once)
-        ag_agent_stop(a, 1);
+    if (a->cfg->once) ag_agent_stop(a, 1);
 }
 
 static void ag_agent_on_deadline(uv_timer_t *t)
@@ -321,12 +309,9 @@ static int ag_agent_open_link(struct ag_agent *a)
     struct cm_keypair keys;
     char err[CM_CONFIG_ERRLEN];
     int rc = ag_config_check_run(cfg, err, sizeof err);
-    if (rc < 0)
-        goto out;
-    if ((rc = cm_keys_read_secret(cfg->key_file, &keys, err, sizeof err)) < 0)
-        goto out;
-    if ((rc = ag_seqstore_new(cfg->state_dir, 0, &a->seq, err, sizeof err)) < 0)
-        goto out;
+    if (rc < 0) goto out;
+    if ((rc = cm_keys_read_secret(cfg->key_file, &keys, err, sizeof err)) < 0) goto out;
+    if ((rc = ag_seqstore_new(cfg->state_dir, 0, &a->seq, err, sizeof err)) < 0) goto out;
     struct ag_client_opts opts = {
         .endpoint = cfg->collector,
         .server_public_z85 = cfg->collector_public_key,
@@ -339,8 +324,7 @@ static int ag_agent_open_link(struct ag_agent *a)
     rc = ag_client_new(&a->loop, &opts, &a->client, err, sizeof err);
 out:
     memset(&keys, 0, sizeof keys);
-    if (rc < 0)
-        cm_error(AG_MOD, "cannot start", "err=\"%s\"", err);
+    if (rc < 0) cm_error(AG_MOD, "cannot start", "err=\"%s\"", err);
     return rc;
 }
 
@@ -359,13 +343,11 @@ static void ag_agent_start(struct ag_agent *a)
         uv_timer_start(&a->deadline, ag_agent_on_deadline, AG_ONCE_WAIT_MS, 0);
         return;
     }
-    uv_timer_start(&a->sweep_timer, ag_agent_on_sweep_timer, cfg->interval_ms,
-                   cfg->interval_ms);
+    uv_timer_start(&a->sweep_timer, ag_agent_on_sweep_timer, cfg->interval_ms, cfg->interval_ms);
     uv_timer_start(&a->hb_timer, ag_agent_on_hb_timer, cfg->heartbeat_interval_ms,
                    cfg->heartbeat_interval_ms);
-    cm_info(AG_MOD, "started", "collector=%s interval_ms=%llu cgroup_mode=%s",
-            cfg->collector, (unsigned long long)cfg->interval_ms,
-            cm_cgroup_mode_name(a->hello.cgroup_mode));
+    cm_info(AG_MOD, "started", "collector=%s interval_ms=%llu cgroup_mode=%s", cfg->collector,
+            (unsigned long long)cfg->interval_ms, cm_cgroup_mode_name(a->hello.cgroup_mode));
 }
 
 int ag_run(const struct ag_config *cfg)
@@ -373,8 +355,7 @@ int ag_run(const struct ag_config *cfg)
     cJSON_Hooks hooks = {cm_xmalloc, free}; /* no half-built JSON on OOM */
     enum cm_log_level level;
     cJSON_InitHooks(&hooks);
-    if (cm_log_level_parse(cfg->log_level, &level) == 0)
-        cm_log_set_level(level);
+    if (cm_log_level_parse(cfg->log_level, &level) == 0) cm_log_set_level(level);
     struct ag_agent *a = cm_xcalloc(1, sizeof *a);
     a->cfg = cfg;
     int rc = uv_loop_init(&a->loop);
@@ -385,8 +366,7 @@ int ag_run(const struct ag_config *cfg)
     }
     ag_agent_init_handles(a);
     rc = ag_agent_open_sources(a);
-    if (rc == 0 && !cfg->print)
-        rc = ag_agent_open_link(a);
+    if (rc == 0 && !cfg->print) rc = ag_agent_open_link(a);
     if (rc == 0)
         ag_agent_start(a);
     else

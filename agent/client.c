@@ -49,14 +49,12 @@ struct ag_client {
 
 static void ag_client_release(struct ag_client *c)
 {
-    if (c->monitor)
-        zmq_close(c->monitor);
+    if (c->monitor) zmq_close(c->monitor);
     if (c->dealer) {
         zmq_socket_monitor(c->dealer, NULL, 0);
         zmq_close(c->dealer);
     }
-    if (c->ctx)
-        zmq_ctx_term(c->ctx);
+    if (c->ctx) zmq_ctx_term(c->ctx);
     free(c->unacked);
     free(c->endpoint);
     free(c);
@@ -65,14 +63,12 @@ static void ag_client_release(struct ag_client *c)
 static void ag_client_on_close(uv_handle_t *h)
 {
     struct ag_client *c = h->data;
-    if (--c->open_handles == 0)
-        ag_client_release(c);
+    if (--c->open_handles == 0) ag_client_release(c);
 }
 
 void ag_client_free(struct ag_client *c)
 {
-    if (!c || c->closing)
-        return;
+    if (!c || c->closing) return;
     c->closing = true;
     if (c->open_handles == 0) {
         ag_client_release(c);
@@ -121,15 +117,13 @@ static void ag_client_handle_message(struct ag_client *c, const void *data, size
                     suppressed);
         return;
     }
-    if (msg.kind != CM_SERVER_ACK)
-        return;
+    if (msg.kind != CM_SERVER_ACK) return;
     ag_client_untrack(c, msg.body.ack.seq);
     if (msg.body.ack.status == CM_ACK_STORED)
         c->stats.acked++;
     else
         c->stats.rejected++;
-    if (c->on_ack)
-        c->on_ack(c->data, &msg.body.ack);
+    if (c->on_ack) c->on_ack(c->data, &msg.body.ack);
 }
 
 static void ag_client_on_handshake(struct ag_client *c, uint16_t event, uint32_t value)
@@ -141,8 +135,7 @@ static void ag_client_on_handshake(struct ag_client *c, uint16_t event, uint32_t
         if (cm_ratelimit_allow(&c->rl_conn, 3, AG_CLIENT_LOG_EVERY_MS, &sup))
             cm_info(AG_CLIENT_MOD, "connected to collector", "endpoint=%s suppressed=%u",
                     c->endpoint, sup);
-        if (c->on_connect)
-            c->on_connect(c->data);
+        if (c->on_connect) c->on_connect(c->data);
         return;
     }
     bool was_connected = c->connected;
@@ -158,30 +151,27 @@ static void ag_client_on_handshake(struct ag_client *c, uint16_t event, uint32_t
             cm_error(AG_CLIENT_MOD, "collector refused our key: is this agent enrolled?",
                      "endpoint=%s public_key=%s status=%u suppressed=%u", c->endpoint,
                      c->public_z85, (unsigned)value, sup);
-        if (c->on_refused)
-            c->on_refused(c->data);
+        if (c->on_refused) c->on_refused(c->data);
     } else if (cm_ratelimit_allow(&c->rl_handshake, 1, AG_CLIENT_LOG_EVERY_MS, &sup)) {
-        cm_warn(AG_CLIENT_MOD, "CURVE handshake with collector failed: is collector_public_key right?",
+        cm_warn(AG_CLIENT_MOD,
+                "CURVE handshake with collector failed: is collector_public_key right?",
                 "endpoint=%s event=0x%x suppressed=%u", c->endpoint, (unsigned)event, sup);
     }
 }
 
 /* A monitor event is two frames: 6 bytes (u16 event, u32 value), then the
  * endpoint text (dropped by ag_client_drain). */
-static void ag_client_on_monitor_frame(struct ag_client *c, const void *data, size_t len,
-                                       bool more)
+static void ag_client_on_monitor_frame(struct ag_client *c, const void *data, size_t len, bool more)
 {
     uint16_t event;
     uint32_t value;
-    if (len != 6)
-        return;
+    if (len != 6) return;
     memcpy(&event, data, sizeof event);
     memcpy(&value, (const char *)data + 2, sizeof value);
     ag_client_on_handshake(c, event, value);
 }
 
-static void ag_client_on_dealer_frame(struct ag_client *c, const void *data, size_t len,
-                                      bool more)
+static void ag_client_on_dealer_frame(struct ag_client *c, const void *data, size_t len, bool more)
 {
     if (!more) /* the collector sends single-frame messages only */
         ag_client_handle_message(c, data, len);
@@ -189,8 +179,7 @@ static void ag_client_on_dealer_frame(struct ag_client *c, const void *data, siz
         c->stats.bad_messages++;
 }
 
-typedef void (*ag_client_frame_fn)(struct ag_client *c, const void *data, size_t len,
-                                   bool more);
+typedef void (*ag_client_frame_fn)(struct ag_client *c, const void *data, size_t len, bool more);
 
 /* Receives until EAGAIN; gives each message's first frame to fn (with
  * whether more followed) and drops the rest. fn may free the client: the
@@ -286,8 +275,7 @@ static int ag_client_open_sockets(struct ag_client *c, const struct ag_client_op
     if (!c->dealer || !c->monitor) {
         return ag_client_zfail(err, errlen, "cannot create ZeroMQ sockets");
     }
-    if ((rc = ag_client_configure(c, o, err, errlen)) < 0)
-        return rc;
+    if ((rc = ag_client_configure(c, o, err, errlen)) < 0) return rc;
     snprintf(mon_ep, sizeof mon_ep, "inproc://boxwatch-agent-monitor-%p", (void *)c);
     if (zmq_socket_monitor(c->dealer, mon_ep, AG_CLIENT_MON_EVENTS) != 0 ||
         zmq_connect(c->monitor, mon_ep) != 0 || ag_client_setopt_int(c->monitor, ZMQ_LINGER, 0)) {
@@ -312,12 +300,10 @@ static int ag_client_start_polls(struct ag_client *c, uv_loop_t *loop, char *err
     uv_timer_init(loop, &c->drain_timer);
     c->drain_timer.data = c;
     c->open_handles = 1;
-    if ((rc = uv_poll_init(loop, &c->dealer_poll, dfd)) < 0)
-        goto fail;
+    if ((rc = uv_poll_init(loop, &c->dealer_poll, dfd)) < 0) goto fail;
     c->dealer_poll.data = c;
     c->open_handles = 2;
-    if ((rc = uv_poll_init(loop, &c->monitor_poll, mfd)) < 0)
-        goto fail;
+    if ((rc = uv_poll_init(loop, &c->monitor_poll, mfd)) < 0) goto fail;
     c->monitor_poll.data = c;
     c->open_handles = 3;
     if ((rc = uv_poll_start(&c->dealer_poll, UV_READABLE, ag_client_on_dealer)) < 0 ||
@@ -344,8 +330,7 @@ int ag_client_new(uv_loop_t *loop, const struct ag_client_opts *opts, struct ag_
     c->data = opts->data;
     snprintf(c->public_z85, sizeof c->public_z85, "%s", opts->keys->public_z85);
     int rc = ag_client_open_sockets(c, opts, err, errlen);
-    if (rc == 0)
-        rc = ag_client_start_polls(c, loop, err, errlen);
+    if (rc == 0) rc = ag_client_start_polls(c, loop, err, errlen);
     if (rc < 0) {
         ag_client_free(c);
         return rc;
@@ -361,12 +346,9 @@ bool ag_client_is_connected(const struct ag_client *c)
 
 int ag_client_send(struct ag_client *c, uint64_t seq, const void *buf, size_t len)
 {
-    if (c->closing)
-        return -ESHUTDOWN;
-    if (!c->connected)
-        return -ENOTCONN;
-    if (zmq_send(c->dealer, buf, len, ZMQ_DONTWAIT) < 0)
-        return -errno;
+    if (c->closing) return -ESHUTDOWN;
+    if (!c->connected) return -ENOTCONN;
+    if (zmq_send(c->dealer, buf, len, ZMQ_DONTWAIT) < 0) return -errno;
     ag_client_track(c, seq);
     c->stats.sent++;
     /* The send may have consumed the edge that announced an Ack. */

@@ -39,10 +39,10 @@ typedef void (*ag_client_ack_cb)(void *data, const struct cm_ack *ack);
 typedef void (*ag_client_refused_cb)(void *data);
 
 struct ag_client_opts {
-    const char *endpoint;          /* "tcp://host:port"; copied */
-    const char *server_public_z85; /* collector key, 40 Z85 characters; copied */
-    const struct cm_keypair *keys; /* this agent's key pair; copied */
-    size_t max_unacked;            /* 0 = AG_CLIENT_MAX_UNACKED */
+    const char *endpoint;            /* "tcp://host:port"; copied */
+    const char *server_public_z85;   /* collector key, 40 Z85 characters; copied */
+    const struct cm_keypair *keys;   /* this agent's key pair; copied */
+    size_t max_unacked;              /* 0 = AG_CLIENT_MAX_UNACKED */
     ag_client_connect_cb on_connect; /* may be NULL */
     ag_client_ack_cb on_ack;         /* may be NULL */
     ag_client_refused_cb on_refused; /* may be NULL */
@@ -50,11 +50,11 @@ struct ag_client_opts {
 };
 
 struct ag_client_stats {
-    uint64_t sent;      /* envelopes handed to ZeroMQ */
-    uint64_t acked;     /* Acks with status STORED */
-    uint64_t rejected;  /* Acks with status REJECTED */
-    uint64_t forgotten; /* unacked seqs dropped from tracking at the bound */
-    uint64_t connects;  /* successful handshakes */
+    uint64_t sent;         /* envelopes handed to ZeroMQ */
+    uint64_t acked;        /* Acks with status STORED */
+    uint64_t rejected;     /* Acks with status REJECTED */
+    uint64_t forgotten;    /* unacked seqs dropped from tracking at the bound */
+    uint64_t connects;     /* successful handshakes */
     uint64_t bad_messages; /* server messages that did not decode */
     uint64_t refused;      /* handshakes refused by the collector (key not enrolled) */
 };

@@ -27,8 +27,8 @@ const struct cm_opt ag_config_options[] = {
      "extra cgroup name patterns \"REGEX\" or \"RUNTIME=REGEX\"; group 1 is the id"},
     {"interval_ms", CM_OPT_DURATION_MS, OFF(interval_ms), "10s", 100, HOUR_MS, NULL, 0,
      "time between cgroup sweeps"},
-    {"heartbeat_interval_ms", CM_OPT_DURATION_MS, OFF(heartbeat_interval_ms), "30s", 1000,
-     HOUR_MS, NULL, 0, "time between heartbeats to the collector"},
+    {"heartbeat_interval_ms", CM_OPT_DURATION_MS, OFF(heartbeat_interval_ms), "30s", 1000, HOUR_MS,
+     NULL, 0, "time between heartbeats to the collector"},
     {"state_dir", CM_OPT_STRING, OFF(state_dir), "/var/lib/boxwatch-agent", 0, 0, NULL, 0,
      "directory for the agent's durable state (sequence numbers)"},
     {"max_samples_per_envelope", CM_OPT_INT, OFF(max_samples_per_envelope), "1000", 1,
@@ -76,12 +76,10 @@ int ag_config_load(struct ag_config *cfg, int argc, char **argv, bool *help, cha
     memset(cfg, 0, sizeof *cfg);
     *help = false;
     int rc = cm_config_defaults(ag_config_options, cfg, err, errlen);
-    if (rc < 0)
-        goto out;
-    rc = cm_config_from_args(ag_config_options, cfg, argc, argv, &positional, &npositional,
-                             help, err, errlen);
-    if (rc < 0 || *help)
-        goto out;
+    if (rc < 0) goto out;
+    rc = cm_config_from_args(ag_config_options, cfg, argc, argv, &positional, &npositional, help,
+                             err, errlen);
+    if (rc < 0 || *help) goto out;
     if (npositional > 0) {
         snprintf(err, errlen, "unexpected argument '%s' (see --help)", positional[0]);
         rc = CM_ECONFIG;

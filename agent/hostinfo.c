@@ -18,8 +18,7 @@
 static size_t ag_hostinfo_clean(char *s)
 {
     char *nl = strchr(s, '\n');
-    if (nl)
-        *nl = '\0';
+    if (nl) *nl = '\0';
     size_t start = 0, end = strlen(s);
     while (start < end && (s[start] == ' ' || s[start] == '\t' || s[start] == '\r'))
         start++;
@@ -29,8 +28,7 @@ static size_t ag_hostinfo_clean(char *s)
     s[end - start] = '\0';
     for (char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c >= 0x7f)
-            *p = '?';
+        if (c < 0x20 || c >= 0x7f) *p = '?';
     }
     return end - start;
 }
@@ -43,21 +41,18 @@ static int ag_hostinfo_file(const char *root, const char *rel, char *out, size_t
     size_t rlen = strlen(root);
     while (rlen > 1 && root[rlen - 1] == '/')
         rlen--;
-    if (rlen == 1 && root[0] == '/')
-        rlen = 0;
+    if (rlen == 1 && root[0] == '/') rlen = 0;
     if (snprintf(path, sizeof path, "%.*s/%s", (int)rlen, root, rel) >= (int)sizeof path)
         return CM_ETOOBIG;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     ssize_t n;
     do {
         n = read(fd, out, outlen - 1);
     } while (n < 0 && errno == EINTR);
     int e = errno;
     close(fd);
-    if (n < 0)
-        return -e;
+    if (n < 0) return -e;
     out[n] = '\0';
     return (int)ag_hostinfo_clean(out);
 }
@@ -66,20 +61,17 @@ int ag_hostinfo_read(const char *host_root, struct ag_hostinfo *out)
 {
     struct ag_hostinfo hi;
     memset(&hi, 0, sizeof hi);
-    if (ag_hostinfo_file(host_root, "proc/sys/kernel/hostname", hi.hostname,
-                         sizeof hi.hostname) <= 0) {
-        if (gethostname(hi.hostname, sizeof hi.hostname - 1) < 0)
-            hi.hostname[0] = '\0';
+    if (ag_hostinfo_file(host_root, "proc/sys/kernel/hostname", hi.hostname, sizeof hi.hostname) <=
+        0) {
+        if (gethostname(hi.hostname, sizeof hi.hostname - 1) < 0) hi.hostname[0] = '\0';
         hi.hostname[sizeof hi.hostname - 1] = '\0';
         ag_hostinfo_clean(hi.hostname);
     }
     if (ag_hostinfo_file(host_root, "etc/machine-id", hi.machine_id, sizeof hi.machine_id) < 0)
         hi.machine_id[0] = '\0';
-    if (ag_hostinfo_file(host_root, "proc/sys/kernel/osrelease", hi.kernel, sizeof hi.kernel) <
-        0)
+    if (ag_hostinfo_file(host_root, "proc/sys/kernel/osrelease", hi.kernel, sizeof hi.kernel) < 0)
         hi.kernel[0] = '\0';
-    if (!hi.hostname[0])
-        return CM_ENOTFOUND;
+    if (!hi.hostname[0]) return CM_ENOTFOUND;
     *out = hi;
     return 0;
 }

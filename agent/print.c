@@ -28,8 +28,7 @@ static void ag_print_u64(cJSON *obj, const char *key, uint64_t v)
 cJSON *ag_print_hello(const struct cm_hello *h)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "hostname", h->hostname);
     cJSON_AddStringToObject(o, "machine_id", h->machine_id);
     cJSON_AddStringToObject(o, "kernel", h->kernel);
@@ -42,15 +41,13 @@ cJSON *ag_print_hello(const struct cm_hello *h)
 cJSON *ag_print_sample(const struct cm_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "container_id", s->container_id);
     cJSON_AddStringToObject(o, "runtime", cm_runtime_name(s->runtime));
     cJSON_AddStringToObject(o, "cgroup_path", s->cgroup_path);
     ag_print_time(o, "ts", s->ts_ns);
     for (int f = 0; f < CM_F__COUNT; f++) {
-        if (cm_sample_has(s, (enum cm_field)f))
-            ag_print_u64(o, cm_fields[f].name, s->v[f]);
+        if (cm_sample_has(s, (enum cm_field)f)) ag_print_u64(o, cm_fields[f].name, s->v[f]);
     }
     return o;
 }
@@ -58,8 +55,7 @@ cJSON *ag_print_sample(const struct cm_sample *s)
 cJSON *ag_print_metrics(const struct cm_metric_batch *m)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     ag_print_time(o, "collected_at", m->collected_ns);
     cJSON *arr = cJSON_AddArrayToObject(o, "samples");
     for (size_t i = 0; arr && i < m->n; i++)
@@ -70,8 +66,7 @@ cJSON *ag_print_metrics(const struct cm_metric_batch *m)
 static cJSON *ag_print_heartbeat(const struct cm_heartbeat *hb)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     ag_print_u64(o, "containers", hb->containers);
     ag_print_u64(o, "spool_dropped_envelopes", hb->spool_dropped_envelopes);
     ag_print_u64(o, "spool_dropped_samples", hb->spool_dropped_samples);
@@ -83,8 +78,7 @@ static cJSON *ag_print_heartbeat(const struct cm_heartbeat *hb)
 cJSON *ag_print_envelope(const struct cm_envelope *env)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     ag_print_u64(o, "seq", env->seq);
     ag_print_time(o, "sent_at", env->sent_ns);
     switch (env->kind) {
@@ -106,8 +100,7 @@ cJSON *ag_print_envelope(const struct cm_envelope *env)
 int ag_print_write(FILE *out, const cJSON *doc, bool pretty)
 {
     char *text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
-    if (!text)
-        return -ENOMEM;
+    if (!text) return -ENOMEM;
     int rc = 0;
     if (fputs(text, out) == EOF || fputc('\n', out) == EOF || fflush(out) == EOF)
         rc = errno ? -errno : -EIO;

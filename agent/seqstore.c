@@ -44,8 +44,7 @@ static int ag_seq_write(struct ag_seqstore *ss, uint64_t bound)
     char text[AG_SEQ_FILE_MAX];
     int len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)bound);
     int fd = open(ss->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     int rc = 0;
     errno = 0;
     if (write(fd, text, (size_t)len) != len)
@@ -53,18 +52,15 @@ static int ag_seq_write(struct ag_seqstore *ss, uint64_t bound)
     else if (fsync(fd) < 0)
         rc = -errno;
     close(fd);
-    if (rc == 0 && rename(ss->tmp_path, ss->path) < 0)
-        rc = -errno;
+    if (rc == 0 && rename(ss->tmp_path, ss->path) < 0) rc = -errno;
     if (rc < 0) {
         unlink(ss->tmp_path);
         return rc;
     }
     /* The rename itself must reach the disk before any number is used. */
     int dfd = open(ss->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    if (fsync(dfd) < 0)
-        rc = -errno;
+    if (dfd < 0) return -errno;
+    if (fsync(dfd) < 0) rc = -errno;
     close(dfd);
     return rc;
 }
@@ -132,14 +128,11 @@ int ag_seqstore_new(const char *state_dir, uint64_t block, struct ag_seqstore **
     ss->tmp_path = ag_seq_join(state_dir, "seq.tmp");
     if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
         rc = -errno;
-        snprintf(err, errlen, "cannot create state directory '%s': %s", state_dir,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create state directory '%s': %s", state_dir, strerror(errno));
         goto out;
     }
-    if ((rc = ag_seq_lock(ss, err, errlen)) < 0)
-        goto out;
-    if ((rc = ag_seq_read(ss, &bound, err, errlen)) < 0)
-        goto out;
+    if ((rc = ag_seq_lock(ss, err, errlen)) < 0) goto out;
+    if ((rc = ag_seq_read(ss, &bound, err, errlen)) < 0) goto out;
     ss->next = bound + 1;
     ss->reserved = bound;
     if ((rc = ag_seq_write(ss, bound + ss->block)) < 0) {
@@ -157,11 +150,9 @@ out:
 int ag_seqstore_next(struct ag_seqstore *ss, uint64_t *seq)
 {
     if (ss->next > ss->reserved) {
-        if (ss->reserved > UINT64_MAX - 2 * ss->block)
-            return CM_ERANGE;
+        if (ss->reserved > UINT64_MAX - 2 * ss->block) return CM_ERANGE;
         int rc = ag_seq_write(ss, ss->reserved + ss->block);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         ss->reserved += ss->block;
     }
     *seq = ss->next++;
@@ -175,10 +166,8 @@ uint64_t ag_seqstore_reserved(const struct ag_seqstore *ss)
 
 void ag_seqstore_free(struct ag_seqstore *ss)
 {
-    if (!ss)
-        return;
-    if (ss->lock_fd >= 0)
-        close(ss->lock_fd);
+    if (!ss) return;
+    if (ss->lock_fd >= 0) close(ss->lock_fd);
     free(ss->tmp_path);
     free(ss->path);
     free(ss->dir);

@@ -2,8 +2,8 @@
  * tests: bound on tcp://127.0.0.1:* (endpoint read back), run in a thread,
  * decoding every envelope with the real codec and answering with an Ack.
  * With `deny`, a ZAP handler refuses every client key (what the collector
- * does for an agent it has not enrolled). Header-only (static functions) so test_client.c and test_agent.c share it
- * without a separate library; it is not a test file of its own. */
+ * does for an agent it has not enrolled). Header-only (static functions) so test_client.c and
+ * test_agent.c share it without a separate library; it is not a test file of its own. */
 #ifndef BW_TEST_CURVE_ROUTER_H
 #define BW_TEST_CURVE_ROUTER_H
 
@@ -73,10 +73,8 @@ static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body
         r->samples[r->n] = env.kind == CM_BODY_METRICS ? env.body.metrics.n : 0;
         r->n++;
     }
-    if (env.kind == CM_BODY_HELLO)
-        memcpy(r->hostname, env.body.hello.hostname, sizeof r->hostname);
-    if (!r->silent)
-        tr_router_reply(r, id, env.seq);
+    if (env.kind == CM_BODY_HELLO) memcpy(r->hostname, env.body.hello.hostname, sizeof r->hostname);
+    if (!r->silent) tr_router_reply(r, id, env.seq);
     cm_wire_envelope_close(&env);
 }
 
@@ -91,8 +89,7 @@ static void tr_router_zap_deny(struct tr_router *r)
     while (more) {
         char buf[256];
         int n = zmq_recv(r->zap, buf, sizeof buf, 0);
-        if (n < 0)
-            return;
+        if (n < 0) return;
         if (i < 2) {
             lens[i] = (size_t)n < sizeof frames[i] ? (size_t)n : sizeof frames[i];
             memcpy(frames[i], buf, lens[i]);
@@ -114,12 +111,9 @@ static void *tr_router_main(void *arg)
     struct tr_router *r = arg;
     while (!atomic_load(&r->stop)) {
         zmq_pollitem_t its[2] = {{r->sock, 0, ZMQ_POLLIN, 0}, {r->zap, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(its, r->zap ? 2 : 1, 50) <= 0)
-            continue;
-        if (r->zap && (its[1].revents & ZMQ_POLLIN))
-            tr_router_zap_deny(r);
-        if (!(its[0].revents & ZMQ_POLLIN))
-            continue;
+        if (zmq_poll(its, r->zap ? 2 : 1, 50) <= 0) continue;
+        if (r->zap && (its[1].revents & ZMQ_POLLIN)) tr_router_zap_deny(r);
+        if (!(its[0].revents & ZMQ_POLLIN)) continue;
         zmq_msg_t id, body;
         zmq_msg_init(&id);
         zmq_msg_init(&body);
@@ -130,8 +124,7 @@ static void *tr_router_main(void *arg)
         zmq_msg_close(&id);
     }
     zmq_close(r->sock);
-    if (r->zap)
-        zmq_close(r->zap);
+    if (r->zap) zmq_close(r->zap);
     return NULL;
 }
 

@@ -45,8 +45,7 @@ static int run_captured(int fd, const char **args)
     struct ag_config cfg;
     char err[CM_CONFIG_ERRLEN] = "";
     bool help = false;
-    cr_assert_eq(ag_config_load(&cfg, argc, (char **)args, &help, err, sizeof err), 0, "%s",
-                 err);
+    cr_assert_eq(ag_config_load(&cfg, argc, (char **)args, &help, err, sizeof err), 0, "%s", err);
     fflush(fd == 1 ? stdout : stderr);
     int saved = dup(fd);
     int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -70,8 +69,9 @@ static const char *fixture_root(void)
 
 static int print_once(const char *max, cJSON **doc)
 {
-    const char *args[] = {"x", "--once", "--print", "--host-root", fixture_root(),
-                          "--max-samples-per-envelope", max, "--log-level", "error", NULL};
+    const char *args[] = {
+        "x", "--once",      "--print", "--host-root", fixture_root(), "--max-samples-per-envelope",
+        max, "--log-level", "error",   NULL};
     int code = run_captured(1, args);
     char *text = tu_read_file(out_path, NULL);
     cr_assert_not_null(text);
@@ -106,8 +106,8 @@ Test(agent, once_print_needs_no_collector_or_keys)
     cr_assert_eq(cJSON_GetArraySize(metrics), 1);
     int total = count_samples(metrics);
     cr_assert_gt(total, 1, "the fixture has several containers");
-    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(metrics, 0),
-                                                            "samples"), 0);
+    const cJSON *s =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(metrics, 0), "samples"), 0);
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(s, "container_id")));
     cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(s, "cpu_usage_ns")));
     cJSON_Delete(doc);
@@ -131,10 +131,21 @@ static void write_key(mode_t mode)
 
 static int send_once(struct tr_router *r)
 {
-    const char *args[] = {"x", "--once", "--host-root", fixture_root(), "--collector",
-                          r->endpoint, "--collector-public-key", r->keys.public_z85,
-                          "--key-file", key_path, "--state-dir", state_dir,
-                          "--max-samples-per-envelope", "1", NULL};
+    const char *args[] = {"x",
+                          "--once",
+                          "--host-root",
+                          fixture_root(),
+                          "--collector",
+                          r->endpoint,
+                          "--collector-public-key",
+                          r->keys.public_z85,
+                          "--key-file",
+                          key_path,
+                          "--state-dir",
+                          state_dir,
+                          "--max-samples-per-envelope",
+                          "1",
+                          NULL};
     return run_captured(2, args);
 }
 
@@ -217,8 +228,9 @@ Test(agent, once_fails_fast_when_the_collector_refuses_our_key)
 Test(agent, needs_the_collector_key_to_send)
 {
     write_key(0600);
-    const char *args[] = {"x", "--once", "--host-root", fixture_root(), "--key-file", key_path,
-                          "--state-dir", state_dir, NULL};
+    const char *args[] = {"x",          "--once", "--host-root", fixture_root(),
+                          "--key-file", key_path, "--state-dir", state_dir,
+                          NULL};
     cr_assert_neq(run_captured(2, args), 0);
     assert_log_has("collector_public_key");
 }
@@ -235,10 +247,22 @@ Test(agent, runs_until_sigterm_with_heartbeats)
     write_key(0600);
     struct tr_router r = {.answer = CM_ACK_STORED};
     tr_router_start(&r);
-    const char *args[] = {"x", "--host-root", fixture_root(), "--collector", r.endpoint,
-                          "--collector-public-key", r.keys.public_z85, "--key-file", key_path,
-                          "--state-dir", state_dir, "--interval-ms", "100ms",
-                          "--heartbeat-interval-ms", "1s", NULL};
+    const char *args[] = {"x",
+                          "--host-root",
+                          fixture_root(),
+                          "--collector",
+                          r.endpoint,
+                          "--collector-public-key",
+                          r.keys.public_z85,
+                          "--key-file",
+                          key_path,
+                          "--state-dir",
+                          state_dir,
+                          "--interval-ms",
+                          "100ms",
+                          "--heartbeat-interval-ms",
+                          "1s",
+                          NULL};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, send_sigterm, NULL), 0);
     int code = run_captured(2, args);

@@ -61,21 +61,22 @@ Test(agent_config, defaults)
 
 Test(agent_config, file_then_flags)
 {
-    cr_assert_eq(tu_write_file(dir, "agent.json",
-                               "{\"collector\": \"tcp://10.0.0.5:7070\",\n"
-                               " \"collector_public_key\": \"" KEY_A "\",\n"
-                               " \"key_file\": \"/etc/bw/web-01.key\",\n"
-                               " \"host_root\": \"/host\",\n"
-                               " \"container_patterns\": [\"^/ci/([a-z0-9]+)$\", \"podman=^/p/(.*)$\"],\n"
-                               " \"interval_ms\": \"2s\", \"heartbeat_interval_ms\": 5,\n"
-                               " \"max_samples_per_envelope\": 250, \"log_level\": \"debug\"}\n"),
-                 0);
+    cr_assert_eq(
+        tu_write_file(dir, "agent.json",
+                      "{\"collector\": \"tcp://10.0.0.5:7070\",\n"
+                      " \"collector_public_key\": \"" KEY_A "\",\n"
+                      " \"key_file\": \"/etc/bw/web-01.key\",\n"
+                      " \"host_root\": \"/host\",\n"
+                      " \"container_patterns\": [\"^/ci/([a-z0-9]+)$\", \"podman=^/p/(.*)$\"],\n"
+                      " \"interval_ms\": \"2s\", \"heartbeat_interval_ms\": 5,\n"
+                      " \"max_samples_per_envelope\": 250, \"log_level\": \"debug\"}\n"),
+        0);
     char path[4096];
     snprintf(path, sizeof path, "%s/agent.json", dir);
     struct ag_config cfg;
     char err[CM_CONFIG_ERRLEN] = "";
-    const char *args[] = {"boxwatch-agent", "--config", path, "--interval-ms", "500ms",
-                          "--once", "--print", NULL};
+    const char *args[] = {"boxwatch-agent", "--config", path,      "--interval-ms",
+                          "500ms",          "--once",   "--print", NULL};
     cr_assert_eq(load(&cfg, err, args), 0, "%s", err);
     cr_assert_str_eq(cfg.collector, "tcp://10.0.0.5:7070");
     cr_assert_str_eq(cfg.collector_public_key, KEY_A);
@@ -161,8 +162,7 @@ Test(agent_config, help_lists_every_option)
         char flag[128];
         snprintf(flag, sizeof flag, "--%s ", o->key);
         for (char *p = flag; *p; p++)
-            if (*p == '_')
-                *p = '-';
+            if (*p == '_') *p = '-';
         cr_assert(strstr(text, flag) != NULL, "--help lacks %s", flag);
     }
     cr_assert_geq(n, 13, "every option of the brief is in the table");

@@ -49,8 +49,8 @@ static void on_connect(void *data)
 {
     struct harness *h = data;
     h->connects++;
-    struct cm_envelope hello = {.version = 1, .seq = 1, .sent_ns = cm_time_now_ns(),
-                                .kind = CM_BODY_HELLO};
+    struct cm_envelope hello = {
+        .version = 1, .seq = 1, .sent_ns = cm_time_now_ns(), .kind = CM_BODY_HELLO};
     snprintf(hello.body.hello.hostname, sizeof hello.body.hello.hostname, "test-host");
     snprintf(hello.body.hello.agent_version, sizeof hello.body.hello.agent_version, "t");
     hello.body.hello.cgroup_mode = CM_CGROUP_V2;
@@ -63,8 +63,8 @@ static void on_connect(void *data)
     s.runtime = CM_RT_DOCKER;
     s.ts_ns = cm_time_now_ns();
     cm_sample_set(&s, CM_F_CPU_USAGE_NS, 12345);
-    struct cm_envelope m = {.version = 1, .seq = 2, .sent_ns = cm_time_now_ns(),
-                            .kind = CM_BODY_METRICS};
+    struct cm_envelope m = {
+        .version = 1, .seq = 2, .sent_ns = cm_time_now_ns(), .kind = CM_BODY_METRICS};
     m.body.metrics.collected_ns = s.ts_ns;
     m.body.metrics.samples = &s;
     m.body.metrics.n = 1;
@@ -79,8 +79,7 @@ static void on_ack(void *data, const struct cm_ack *ack)
         h->acked[h->acks] = ack->seq;
         h->status[h->acks] = ack->status;
     }
-    if (++h->acks == 2)
-        finish(h);
+    if (++h->acks == 2) finish(h);
 }
 
 static void on_guard(uv_timer_t *t)
@@ -100,8 +99,11 @@ static void run_client(struct harness *h, const char *endpoint, const char *serv
     uv_timer_init(&h->loop, &h->guard);
     h->guard.data = h;
     uv_timer_start(&h->guard, on_guard, guard_ms, 0);
-    struct ag_client_opts opts = {.endpoint = endpoint, .server_public_z85 = server_key,
-                                  .keys = &mine, .on_connect = on_connect, .on_ack = on_ack,
+    struct ag_client_opts opts = {.endpoint = endpoint,
+                                  .server_public_z85 = server_key,
+                                  .keys = &mine,
+                                  .on_connect = on_connect,
+                                  .on_ack = on_ack,
                                   .data = h};
     cr_assert_eq(ag_client_new(&h->loop, &opts, &h->client, err, sizeof err), 0, "%s", err);
     cr_assert(!ag_client_is_connected(h->client));
@@ -160,8 +162,8 @@ Test(client, bad_keys_and_endpoint_are_refused)
     cr_assert_eq(cm_keys_generate(&server), 0);
     struct ag_client *c = NULL;
     char err[256] = "";
-    struct ag_client_opts opts = {.endpoint = "tcp://127.0.0.1:1",
-                                  .server_public_z85 = "short", .keys = &mine};
+    struct ag_client_opts opts = {
+        .endpoint = "tcp://127.0.0.1:1", .server_public_z85 = "short", .keys = &mine};
     cr_assert_lt(ag_client_new(&loop, &opts, &c, err, sizeof err), 0);
     cr_assert_null(c);
     opts.server_public_z85 = server.public_z85;

@@ -77,8 +77,8 @@ Test(seqstore, starts_at_one_and_grows_across_reopen)
 
     ss = open_store(10);
     uint64_t v = next(ss);
-    cr_assert_gt(v, last, "reopened store handed out %llu, not above %llu",
-                 (unsigned long long)v, (unsigned long long)last);
+    cr_assert_gt(v, last, "reopened store handed out %llu, not above %llu", (unsigned long long)v,
+                 (unsigned long long)last);
     ag_seqstore_free(ss);
 }
 
@@ -94,13 +94,10 @@ Test(seqstore, survives_a_crash)
         struct ag_seqstore *ss = NULL;
         char err[256];
         uint64_t v = 0;
-        if (ag_seqstore_new(state, 0, &ss, err, sizeof err) < 0)
-            _exit(2);
+        if (ag_seqstore_new(state, 0, &ss, err, sizeof err) < 0) _exit(2);
         for (int i = 0; i < 1500; i++)
-            if (ag_seqstore_next(ss, &v) < 0)
-                _exit(3);
-        if (write(fds[1], &v, sizeof v) != sizeof v)
-            _exit(4);
+            if (ag_seqstore_next(ss, &v) < 0) _exit(3);
+        if (write(fds[1], &v, sizeof v) != sizeof v) _exit(4);
         _exit(0); /* no ag_seqstore_free: a crash */
     }
     close(fds[1]);
