@@ -31,8 +31,8 @@
 
 #define MOD "cgroup"
 #define AG_CG_SLOTS_MAX 16
-#define AG_CG_FD_RESERVE 512 /* fds left for the rest of the agent */
-#define AG_CG_BLK_REPROBE 32 /* sweeps between re-checks of the preferred blkio files */
+#define AG_CG_FD_RESERVE 512     /* fds left for the rest of the agent */
+#define AG_CG_BLK_REPROBE 32     /* sweeps between re-checks of the preferred blkio files */
 #define AG_CG_NET_BACKOFF_MAX 32 /* sweeps between tries to find a netns without pids */
 
 enum ag_cg_ctrl {
@@ -45,8 +45,8 @@ enum ag_cg_ctrl {
     AG_CTRL__COUNT
 };
 
-static const char *const ctrl_names[AG_CTRL__COUNT] = {"", "memory", "cpuacct", "cpu", "pids",
-                                                       "blkio"};
+static const char *const ctrl_names[AG_CTRL__COUNT] = {"",    "memory", "cpuacct",
+                                                       "cpu", "pids",   "blkio"};
 
 /* File descriptor states besides an open fd. */
 enum { AG_FD_UNOPENED = -1, AG_FD_ABSENT = -2, AG_FD_REOPEN = -3 };
@@ -101,8 +101,8 @@ struct ag_cg_ctr {
     unsigned net_wait, net_backoff; /* sweeps until the next netns lookup, and the step */
     int blk_group;                  /* v1 blkio group in use; -1: probe */
     unsigned blk_wait;              /* sweeps until the next probe */
-    bool seen; /* found by this sweep's walk */
-    bool gone; /* vanished while being read */
+    bool seen;                      /* found by this sweep's walk */
+    bool gone;                      /* vanished while being read */
 };
 
 struct ag_cgroup {
@@ -160,8 +160,7 @@ static bool list_has(const char *name, const char *ctrl)
     for (const char *p = name; *p;) {
         const char *comma = strchr(p, ',');
         size_t l = comma ? (size_t)(comma - p) : strlen(p);
-        if (l == cl && memcmp(p, ctrl, cl) == 0)
-            return true;
+        if (l == cl && memcmp(p, ctrl, cl) == 0) return true;
         p += l + (comma ? 1 : 0);
     }
     return false;
@@ -171,23 +170,20 @@ static bool list_has(const char *name, const char *ctrl)
 static char *find_v1_ctrl(const char *root, const char *ctrl)
 {
     char *p = join(root, ctrl);
-    if (path_is_dir(p))
-        return p;
+    if (path_is_dir(p)) return p;
     free(p);
     p = NULL;
     DIR *d = opendir(root);
     struct dirent *de;
     while (d && !p && (de = readdir(d)) != NULL) {
-        if (!strchr(de->d_name, ',') || !list_has(de->d_name, ctrl))
-            continue;
+        if (!strchr(de->d_name, ',') || !list_has(de->d_name, ctrl)) continue;
         p = join(root, de->d_name);
         if (!path_is_dir(p)) {
             free(p);
             p = NULL;
         }
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     return p;
 }
 
@@ -210,11 +206,13 @@ static int detect_layout(struct ag_cgroup *cg, const char *root, char *err, size
         }
     }
     if (!any) {
-        snprintf(err, errlen, "no cgroup hierarchy found at %s (no cgroup.controllers, no "
-                              "memory/cpu/cpuacct/pids/blkio directory)", root);
+        snprintf(err, errlen,
+                 "no cgroup hierarchy found at %s (no cgroup.controllers, no "
+                 "memory/cpu/cpuacct/pids/blkio directory)",
+                 root);
         return CM_ENOTFOUND;
     }
-    cg->procs_ctrl = cg->ctrl_root[AG_CTRL_MEMORY]  ? AG_CTRL_MEMORY
+    cg->procs_ctrl = cg->ctrl_root[AG_CTRL_MEMORY] ? AG_CTRL_MEMORY
                      : cg->ctrl_root[AG_CTRL_PIDS] ? AG_CTRL_PIDS
                                                    : cg->walk_ctrl;
     char *unified = join(root, "unified");
@@ -230,15 +228,12 @@ static int detect_layout(struct ag_cgroup *cg, const char *root, char *err, size
 static size_t fd_budget(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
     if (rl.rlim_cur < rl.rlim_max) {
         struct rlimit want = {rl.rlim_max, rl.rlim_max};
-        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-            rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl.rlim_cur = rl.rlim_max;
     }
-    if (rl.rlim_cur == RLIM_INFINITY)
-        return 1u << 20;
+    if (rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
     return rl.rlim_cur > AG_CG_FD_RESERVE ? (size_t)(rl.rlim_cur - AG_CG_FD_RESERVE) : 0;
 }
 
@@ -257,14 +252,11 @@ int ag_cgroup_new(const struct ag_cgroup_opts *opts, struct ag_cgroup **out, cha
 {
     struct ag_cgroup *cg = cm_xcalloc(1, sizeof(*cg));
     char *host = trim_root(opts->host_root);
-    char *root = opts->cgroup_root ? cm_xstrdup(opts->cgroup_root)
-                                   : join(host, "sys/fs/cgroup");
+    char *root = opts->cgroup_root ? cm_xstrdup(opts->cgroup_root) : join(host, "sys/fs/cgroup");
     int rc = ag_cid_new(opts->patterns, &cg->cid, err, errlen);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     rc = detect_layout(cg, root, err, errlen);
-    if (rc < 0)
-        goto out;
+    if (rc < 0) goto out;
     cg->proc_root = join(host, "proc");
     cg->clk_tck = sysconf(_SC_CLK_TCK);
     cg->fd_budget = fd_budget();
@@ -329,13 +321,11 @@ static void index_rebuild(struct ag_cgroup *cg)
 
 static struct ag_cg_ctr *index_find(const struct ag_cgroup *cg, const char *path)
 {
-    if (!cg->index)
-        return NULL;
+    if (!cg->index) return NULL;
     size_t h = hash_path(path) & (cg->index_size - 1);
     for (; cg->index[h] >= 0; h = (h + 1) & (cg->index_size - 1)) {
         struct ag_cg_ctr *c = cg->ctrs[cg->index[h]];
-        if (strcmp(c->path, path) == 0)
-            return c;
+        if (strcmp(c->path, path) == 0) return c;
     }
     return NULL;
 }
@@ -389,10 +379,8 @@ static void compact(struct ag_cgroup *cg)
 
 static bool entry_is_dir(DIR *d, const struct dirent *de)
 {
-    if (de->d_type == DT_DIR)
-        return true;
-    if (de->d_type != DT_UNKNOWN)
-        return false;
+    if (de->d_type == DT_DIR) return true;
+    if (de->d_type != DT_UNKNOWN) return false;
     struct stat st;
     return fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
@@ -419,8 +407,7 @@ static void walk_dir(struct ag_cgroup *cg, int dfd, char *rel, size_t rlen, int 
     while ((de = readdir(d)) != NULL) {
         const char *nm = de->d_name;
         size_t nl = strlen(nm);
-        if (nm[0] == '.' || !entry_is_dir(d, de) || rlen + 1 + nl > CM_CGROUP_PATH_MAX)
-            continue;
+        if (nm[0] == '.' || !entry_is_dir(d, de) || rlen + 1 + nl > CM_CGROUP_PATH_MAX) continue;
         rel[rlen] = '/';
         memcpy(rel + rlen + 1, nm, nl + 1);
         struct ag_cid_match m;
@@ -442,8 +429,7 @@ static int walk(struct ag_cgroup *cg)
 {
     char rel[CM_CGROUP_PATH_MAX + 1] = "";
     int dfd = open(cg->ctrl_root[cg->walk_ctrl], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
+    if (dfd < 0) return -errno;
     for (size_t i = 0; i < cg->n; i++)
         cg->ctrs[i]->seen = false;
     cg->walk_found = 0;
@@ -463,8 +449,7 @@ static bool is_gone_errno(int e)
 static int read_fd(struct ag_cgroup *cg, int fd, size_t *len)
 {
     ssize_t r = pread(fd, cg->buf, AG_CG_READ_MAX, 0);
-    if (r < 0)
-        return -errno;
+    if (r < 0) return -errno;
     size_t n = (size_t)r;
     if (n == AG_CG_READ_MAX) {
         char *nl = memrchr(cg->buf, '\n', n);
@@ -479,8 +464,7 @@ static int slot_path(struct ag_cgroup *cg, const struct ag_cg_ctr *c, size_t i)
 {
     const struct ag_cg_slot *s = &cg->slots[i];
     const char *root = cg->ctrl_root[s->ctrl];
-    if (!root)
-        return CM_ENOTFOUND;
+    if (!root) return CM_ENOTFOUND;
     int n = snprintf(cg->path, sizeof(cg->path), "%s%s/%s", root, c->path, s->name);
     return n > 0 && (size_t)n < sizeof(cg->path) ? 0 : CM_ETOOBIG;
 }
@@ -492,8 +476,7 @@ static int slot_path(struct ag_cgroup *cg, const struct ag_cg_ctr *c, size_t i)
 static int read_slot(struct ag_cgroup *cg, struct ag_cg_ctr *c, size_t i, size_t *len)
 {
     int fd = c->fd[i];
-    if (fd == AG_FD_ABSENT)
-        return CM_ENOTFOUND;
+    if (fd == AG_FD_ABSENT) return CM_ENOTFOUND;
     if (fd >= 0) {
         int rc = read_fd(cg, fd, len);
         return rc < 0 && is_gone_errno(-rc) ? -ENODEV : rc;
@@ -505,10 +488,8 @@ static int read_slot(struct ag_cgroup *cg, struct ag_cg_ctr *c, size_t i, size_t
     fd = open(cg->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        if (c->fd[i] == AG_FD_REOPEN)
-            return is_gone_errno(e) ? -ENODEV : -e;
-        if (e == ENOENT)
-            c->fd[i] = AG_FD_ABSENT;
+        if (c->fd[i] == AG_FD_REOPEN) return is_gone_errno(e) ? -ENODEV : -e;
+        if (e == ENOENT) c->fd[i] = AG_FD_ABSENT;
         return e == ENOENT ? CM_ENOTFOUND : -e;
     }
     int rc = read_fd(cg, fd, len);
@@ -536,10 +517,8 @@ static int load_slot(struct ag_cgroup *cg, struct ag_cg_ctr *c, size_t i, struct
 {
     size_t len;
     int rc = read_slot(cg, c, i, &len);
-    if (rc == -ENODEV)
-        return rc;
-    if (rc == CM_ENOTFOUND)
-        return 0;
+    if (rc == -ENODEV) return rc;
+    if (rc == CM_ENOTFOUND) return 0;
     if (rc < 0) {
         read_warn(cg, c, cg->slots[i].name, rc);
         return 0;
@@ -564,16 +543,13 @@ static int probe_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_r
     for (int g = 0; g < AG_CG_V1_BLK_GROUPS; g++) {
         struct ag_cg_raw t = {0};
         int rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)g, &t);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            continue;
+        if (rc < 0) return rc;
+        if (rc == 0) continue;
         if (chosen < 0 || t.v[AG_RAW_BLK_DEVICES] > 0) {
             chosen = g;
             *best = t;
         }
-        if (t.v[AG_RAW_BLK_DEVICES] > 0)
-            break;
+        if (t.v[AG_RAW_BLK_DEVICES] > 0) break;
     }
     c->blk_group = chosen;
     c->blk_wait = AG_CG_BLK_REPROBE;
@@ -590,11 +566,9 @@ static int load_blkio(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct ag_cg_ra
         c->blk_wait--;
         rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)c->blk_group, &best);
     }
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     rc = load_slot(cg, c, AG_CG_V1_BLK_FIRST + 2 * (size_t)c->blk_group + 1, &best);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     raw_merge(raw, &best);
     return 1;
 }
@@ -606,19 +580,15 @@ static int open_net(struct ag_cgroup *cg, const struct ag_cg_ctr *c)
     const char *root = cg->ctrl_root[cg->procs_ctrl];
     char p[PATH_MAX];
     int pid, n = snprintf(p, sizeof(p), "%s%s/cgroup.procs", root, c->path);
-    if (n <= 0 || (size_t)n >= sizeof(p))
-        return -1;
+    if (n <= 0 || (size_t)n >= sizeof(p)) return -1;
     int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t len = 0;
     int rc = read_fd(cg, fd, &len);
     close(fd);
-    if (rc < 0 || ag_cg_parse_first_pid(cg->buf, len, &pid) < 0)
-        return -1;
+    if (rc < 0 || ag_cg_parse_first_pid(cg->buf, len, &pid) < 0) return -1;
     n = snprintf(p, sizeof(p), "%s/%d/net/dev", cg->proc_root, pid);
-    if (n <= 0 || (size_t)n >= sizeof(p))
-        return -1;
+    if (n <= 0 || (size_t)n >= sizeof(p)) return -1;
     return open(p, O_RDONLY | O_CLOEXEC);
 }
 
@@ -633,8 +603,7 @@ static void load_net(struct ag_cgroup *cg, struct ag_cg_ctr *c, struct cm_sample
         c->net_fd = open_net(cg, c);
         if (c->net_fd < 0) { /* no pid yet (or no /proc): try less and less often */
             c->net_backoff = c->net_backoff ? c->net_backoff * 2 : 1;
-            if (c->net_backoff > AG_CG_NET_BACKOFF_MAX)
-                c->net_backoff = AG_CG_NET_BACKOFF_MAX;
+            if (c->net_backoff > AG_CG_NET_BACKOFF_MAX) c->net_backoff = AG_CG_NET_BACKOFF_MAX;
             c->net_wait = c->net_backoff;
             return;
         }
@@ -667,21 +636,17 @@ static int read_container(struct ag_cgroup *cg, struct ag_cg_ctr *c, int64_t now
     struct ag_cg_raw raw = {0};
     int loaded = 0;
     for (size_t i = 0; i < cg->nslots; i++) {
-        if (cg->slots[i].blk_group >= 0)
-            continue;
+        if (cg->slots[i].blk_group >= 0) continue;
         int rc = load_slot(cg, c, i, &raw);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         loaded += rc;
     }
     if (cg->mode != CM_CGROUP_V2) {
         int rc = load_blkio(cg, c, &raw);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         loaded += rc;
     }
-    if (loaded == 0)
-        return -ENODEV;
+    if (loaded == 0) return -ENODEV;
     memset(s, 0, sizeof(*s));
     snprintf(s->container_id, sizeof(s->container_id), "%s", c->m.id);
     snprintf(s->cgroup_path, sizeof(s->cgroup_path), "%s", c->path);
@@ -699,8 +664,7 @@ int ag_cgroup_sweep(struct ag_cgroup *cg, int64_t now_ns, const struct cm_sample
                     size_t *n)
 {
     int rc = walk(cg);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (cg->samples_cap < cg->n) {
         cg->samples_cap = cg->n;
         cg->samples = cm_xrealloc(cg->samples, cg->samples_cap * sizeof(*cg->samples));
@@ -721,8 +685,7 @@ int ag_cgroup_sweep(struct ag_cgroup *cg, int64_t now_ns, const struct cm_sample
 
 void ag_cgroup_free(struct ag_cgroup *cg)
 {
-    if (!cg)
-        return;
+    if (!cg) return;
     for (size_t i = 0; i < cg->n; i++)
         ctr_close(cg, cg->ctrs[i]);
     free(cg->ctrs);

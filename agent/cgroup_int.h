@@ -120,8 +120,7 @@ struct ag_cg_key {
 
 /* Splits buf into lines; *pos advances. Returns false at the end. The line
  * excludes "\n" and a trailing "\r". */
-bool ag_cg_next_line(const char *buf, size_t len, size_t *pos, const char **line,
-                     size_t *llen);
+bool ag_cg_next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *llen);
 /* A single value file: a number, or "max" (*is_max set). CM_EPARSE otherwise. */
 int ag_cg_parse_single(const char *buf, size_t len, uint64_t *out, bool *is_max);
 /* A single value file into raw counter k; "max" sets max_k to 1 instead

@@ -26,8 +26,7 @@ static bool blkio_words(const char *line, size_t llen, const char *w[3], size_t 
     while (i < llen && n < 4) {
         while (i < llen && (line[i] == ' ' || line[i] == '\t'))
             i++;
-        if (i == llen)
-            break;
+        if (i == llen) break;
         size_t start = i;
         while (i < llen && line[i] != ' ' && line[i] != '\t')
             i++;
@@ -48,8 +47,7 @@ static void parse_blkio(const char *buf, size_t len, struct ag_cg_raw *raw, enum
 {
     ag_cg_raw_set(raw, rk, 0);
     ag_cg_raw_set(raw, wk, 0);
-    if (count_devices)
-        ag_cg_raw_set(raw, AG_RAW_BLK_DEVICES, 0);
+    if (count_devices) ag_cg_raw_set(raw, AG_RAW_BLK_DEVICES, 0);
     size_t pos = 0, llen;
     const char *line;
     while (ag_cg_next_line(buf, len, &pos, &line, &llen)) {
@@ -67,8 +65,7 @@ static void parse_blkio(const char *buf, size_t len, struct ag_cg_raw *raw, enum
         else
             continue;
         raw->v[k] = ag_cg_sat_add(raw->v[k], n);
-        if (count_devices)
-            raw->v[AG_RAW_BLK_DEVICES]++;
+        if (count_devices) raw->v[AG_RAW_BLK_DEVICES]++;
     }
 }
 
@@ -130,8 +127,7 @@ static uint64_t ticks_to_ns(uint64_t ticks, long clk_tck)
     uint64_t hz = clk_tck > 0 ? (uint64_t)clk_tck : 100;
     uint64_t whole = ticks / hz, rest = ticks % hz;
     uint64_t ns = UINT64_C(1000000000);
-    if (whole > UINT64_MAX / ns)
-        return UINT64_MAX;
+    if (whole > UINT64_MAX / ns) return UINT64_MAX;
     return ag_cg_sat_add(whole * ns, rest * ns / hz);
 }
 
@@ -161,8 +157,7 @@ void ag_cg_v1_finish(const struct ag_cg_raw *raw, long clk_tck, struct cm_sample
     if (ag_cg_raw_has(raw, AG_RAW_CPU_USER_TICKS))
         cm_sample_set(s, CM_F_CPU_USER_NS, ticks_to_ns(raw->v[AG_RAW_CPU_USER_TICKS], clk_tck));
     if (ag_cg_raw_has(raw, AG_RAW_CPU_SYSTEM_TICKS))
-        cm_sample_set(s, CM_F_CPU_SYSTEM_NS,
-                      ticks_to_ns(raw->v[AG_RAW_CPU_SYSTEM_TICKS], clk_tck));
+        cm_sample_set(s, CM_F_CPU_SYSTEM_NS, ticks_to_ns(raw->v[AG_RAW_CPU_SYSTEM_TICKS], clk_tck));
     if (ag_cg_raw_has(raw, AG_RAW_MEM_LIMIT) && raw->v[AG_RAW_MEM_LIMIT] < AG_CG_V1_UNLIMITED)
         cm_sample_set(s, CM_F_MEM_LIMIT_BYTES, raw->v[AG_RAW_MEM_LIMIT]);
     if (ag_cg_raw_has(raw, AG_RAW_MEMSW_USAGE) && ag_cg_raw_has(raw, AG_RAW_MEM_USAGE)) {

@@ -14,14 +14,12 @@
 
 bool ag_cg_next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *llen)
 {
-    if (*pos >= len)
-        return false;
+    if (*pos >= len) return false;
     const char *start = buf + *pos;
     const char *nl = memchr(start, '\n', len - *pos);
     size_t n = nl ? (size_t)(nl - start) : len - *pos;
     *pos += n + (nl ? 1 : 0);
-    if (n > 0 && start[n - 1] == '\r')
-        n--;
+    if (n > 0 && start[n - 1] == '\r') n--;
     *line = start;
     *llen = n;
     return true;
@@ -38,8 +36,7 @@ static bool next_word(const char **p, const char *end, const char **w, size_t *w
     const char *s = *p;
     while (s < end && is_space(*s))
         s++;
-    if (s == end)
-        return false;
+    if (s == end) return false;
     const char *e = s;
     while (e < end && !is_space(*e))
         e++;
@@ -53,16 +50,14 @@ int ag_cg_parse_single(const char *buf, size_t len, uint64_t *out, bool *is_max)
 {
     const char *p = buf, *end = buf + len, *w, *extra;
     size_t wlen, xlen;
-    if (!next_word(&p, end, &w, &wlen) || next_word(&p, end, &extra, &xlen))
-        return CM_EPARSE;
+    if (!next_word(&p, end, &w, &wlen) || next_word(&p, end, &extra, &xlen)) return CM_EPARSE;
     if (wlen == 3 && memcmp(w, "max", 3) == 0) {
         *out = 0;
         *is_max = true;
         return 0;
     }
     uint64_t v;
-    if (cm_parse_u64(w, wlen, &v) < 0)
-        return CM_EPARSE;
+    if (cm_parse_u64(w, wlen, &v) < 0) return CM_EPARSE;
     *out = v;
     *is_max = false;
     return 0;
@@ -80,10 +75,8 @@ int ag_cg_parse_flat(const char *buf, size_t len, const struct ag_cg_key *keys, 
             continue;
         for (size_t i = 0; i < nkeys; i++) {
             uint64_t n;
-            if (strlen(keys[i].name) != klen || memcmp(keys[i].name, k, klen) != 0)
-                continue;
-            if (cm_parse_u64(v, vlen, &n) == 0)
-                ag_cg_raw_set(raw, keys[i].key, n);
+            if (strlen(keys[i].name) != klen || memcmp(keys[i].name, k, klen) != 0) continue;
+            if (cm_parse_u64(v, vlen, &n) == 0) ag_cg_raw_set(raw, keys[i].key, n);
             break;
         }
     }
@@ -120,16 +113,13 @@ static void parse_io_stat(const char *buf, size_t len, struct ag_cg_raw *raw)
     const char *line, *w;
     while (ag_cg_next_line(buf, len, &pos, &line, &llen)) {
         const char *p = line, *end = line + llen;
-        if (!next_word(&p, end, &w, &wlen) || !memchr(w, ':', wlen))
-            continue;
+        if (!next_word(&p, end, &w, &wlen) || !memchr(w, ':', wlen)) continue;
         while (next_word(&p, end, &w, &wlen)) {
             const char *eq = memchr(w, '=', wlen);
-            if (!eq)
-                continue;
+            if (!eq) continue;
             size_t klen = (size_t)(eq - w);
             uint64_t n;
-            if (cm_parse_u64(eq + 1, wlen - klen - 1, &n) < 0)
-                continue;
+            if (cm_parse_u64(eq + 1, wlen - klen - 1, &n) < 0) continue;
             for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 if (strlen(keys[i].name) == klen && memcmp(keys[i].name, w, klen) == 0) {
                     enum ag_cg_rawkey k = keys[i].key;
@@ -158,9 +148,9 @@ int ag_cg_parse_value(const char *buf, size_t len, struct ag_cg_raw *raw, enum a
 int ag_cg_v2_parse(enum ag_cg_file f, const char *buf, size_t len, struct ag_cg_raw *raw)
 {
     static const struct ag_cg_key cpu[] = {
-        {"usage_usec", AG_RAW_CPU_USAGE_US},       {"user_usec", AG_RAW_CPU_USER_US},
-        {"system_usec", AG_RAW_CPU_SYSTEM_US},     {"nr_periods", AG_RAW_CPU_PERIODS},
-        {"nr_throttled", AG_RAW_CPU_THROTTLED},    {"throttled_usec", AG_RAW_CPU_THROTTLED_US},
+        {"usage_usec", AG_RAW_CPU_USAGE_US},    {"user_usec", AG_RAW_CPU_USER_US},
+        {"system_usec", AG_RAW_CPU_SYSTEM_US},  {"nr_periods", AG_RAW_CPU_PERIODS},
+        {"nr_throttled", AG_RAW_CPU_THROTTLED}, {"throttled_usec", AG_RAW_CPU_THROTTLED_US},
     };
     static const struct ag_cg_key mem[] = {
         {"anon", AG_RAW_MEM_RSS},
@@ -195,16 +185,14 @@ int ag_cg_v2_parse(enum ag_cg_file f, const char *buf, size_t len, struct ag_cg_
 
 int ag_cg_parse(enum ag_cg_file f, const char *buf, size_t len, struct ag_cg_raw *raw)
 {
-    if (f < AG_CGF_V2_CPU_STAT)
-        return ag_cg_v1_parse(f, buf, len, raw);
+    if (f < AG_CGF_V2_CPU_STAT) return ag_cg_v1_parse(f, buf, len, raw);
     return ag_cg_v2_parse(f, buf, len, raw);
 }
 
 void ag_cg_copy_field(const struct ag_cg_raw *raw, enum ag_cg_rawkey k, struct cm_sample *s,
                       enum cm_field f, uint64_t mul)
 {
-    if (!ag_cg_raw_has(raw, k))
-        return;
+    if (!ag_cg_raw_has(raw, k)) return;
     uint64_t v = raw->v[k];
     cm_sample_set(s, f, mul > 1 && v > UINT64_MAX / mul ? UINT64_MAX : v * mul);
 }

@@ -28,12 +28,10 @@ struct ag_cid {
 
 static bool is_hex64(const char *s, size_t n)
 {
-    if (n != AG_CID_HEX_LEN)
-        return false;
+    if (n != AG_CID_HEX_LEN) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     }
     return true;
 }
@@ -60,8 +58,7 @@ static void set_match(struct ag_cid_match *m, enum cm_runtime rt, const char *id
 static bool under_kubepods(const char *path, size_t end)
 {
     for (size_t i = 0; i < end; i++) {
-        if (path[i] == '/' && has_prefix(path + i + 1, end - i - 1, "kubepods"))
-            return true;
+        if (path[i] == '/' && has_prefix(path + i + 1, end - i - 1, "kubepods")) return true;
     }
     return false;
 }
@@ -70,15 +67,13 @@ static bool under_kubepods(const char *path, size_t end)
 static bool scoped_id(const char *c, size_t n, const char *prefix, bool scope_required,
                       const char **id)
 {
-    if (!has_prefix(c, n, prefix))
-        return false;
+    if (!has_prefix(c, n, prefix)) return false;
     size_t pl = strlen(prefix), rest = n - pl;
     if (rest == AG_CID_HEX_LEN + 6 && memcmp(c + pl + AG_CID_HEX_LEN, ".scope", 6) == 0)
         rest = AG_CID_HEX_LEN;
     else if (scope_required)
         return false;
-    if (!is_hex64(c + pl, rest))
-        return false;
+    if (!is_hex64(c + pl, rest)) return false;
     *id = c + pl;
     return true;
 }
@@ -96,8 +91,7 @@ bool ag_cid_match_builtin(const char *path, struct ag_cid_match *m)
         {"libpod-", false, CM_RT_PODMAN},
     };
     const char *last = strrchr(path, '/');
-    if (!last)
-        return false;
+    if (!last) return false;
     const char *c = last + 1;
     size_t n = strlen(c);
     const char *id;
@@ -107,8 +101,7 @@ bool ag_cid_match_builtin(const char *path, struct ag_cid_match *m)
             return true;
         }
     }
-    if (!is_hex64(c, n) || last == path)
-        return false;
+    if (!is_hex64(c, n) || last == path) return false;
     size_t pend = (size_t)(last - path), pstart = pend;
     while (pstart > 0 && path[pstart - 1] != '/')
         pstart--;
@@ -137,8 +130,7 @@ static int split_pattern(const char *pat, enum cm_runtime *rt, const char **re, 
         i++;
     *rt = CM_RT_CUSTOM;
     *re = pat;
-    if (i == 0 || pat[i] != '=')
-        return 0;
+    if (i == 0 || pat[i] != '=') return 0;
     char name[32];
     if (i < sizeof(name)) {
         memcpy(name, pat, i);
@@ -159,8 +151,7 @@ static int compile_one(const char *pat, struct ag_cid_pattern *out, char *err, s
 {
     const char *re;
     int rc = split_pattern(pat, &out->runtime, &re, err, errlen);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     int rrc = regcomp(&out->re, re, REG_EXTENDED);
     if (rrc != 0) {
         char why[128];
@@ -181,12 +172,10 @@ int ag_cid_new(const struct cm_strlist *patterns, struct ag_cid **out, char *err
     struct ag_cid *c = cm_xcalloc(1, sizeof(*c));
     size_t n = patterns ? patterns->n : 0;
     int rc = 0;
-    if (n > 0)
-        c->pats = cm_xcalloc(n, sizeof(*c->pats));
+    if (n > 0) c->pats = cm_xcalloc(n, sizeof(*c->pats));
     for (size_t i = 0; i < n; i++) {
         rc = compile_one(patterns->items[i], &c->pats[i], err, errlen);
-        if (rc < 0)
-            goto out;
+        if (rc < 0) goto out;
         c->n++;
     }
     *out = c;
@@ -198,8 +187,7 @@ out:
 
 void ag_cid_free(struct ag_cid *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     for (size_t i = 0; i < c->n; i++)
         regfree(&c->pats[i].re);
     free(c->pats);
@@ -210,11 +198,9 @@ bool ag_cid_match(const struct ag_cid *c, const char *path, struct ag_cid_match 
 {
     for (size_t i = 0; c && i < c->n; i++) {
         regmatch_t pm[2];
-        if (regexec(&c->pats[i].re, path, 2, pm, 0) != 0 || pm[1].rm_so < 0)
-            continue;
+        if (regexec(&c->pats[i].re, path, 2, pm, 0) != 0 || pm[1].rm_so < 0) continue;
         size_t len = (size_t)(pm[1].rm_eo - pm[1].rm_so);
-        if (len == 0 || len > CM_CONTAINER_ID_MAX)
-            continue;
+        if (len == 0 || len > CM_CONTAINER_ID_MAX) continue;
         set_match(m, c->pats[i].runtime, path + pm[1].rm_so, len);
         return true;
     }

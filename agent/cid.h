@@ -4,11 +4,11 @@
  * CRI-O and podman give their cgroups, with cgroupfs and systemd drivers:
  *   /docker/<64hex>                          /system.slice/docker-<64hex>.scope
  *   /k8s.io/<64hex>, /default/<64hex>        /system.slice/cri-containerd-<64hex>.scope
- *   /kubepods[/<qos>]/pod<uid>/<64hex>       .../kubepods-<qos>-pod<uid>.slice/cri-containerd-<64hex>.scope
- *   crio-<64hex>[.scope]                     /libpod_parent/libpod-<64hex>, libpod-<64hex>.scope
- * Conmon scopes (crio-conmon-*, libpod-conmon-*), pod-level directories and
- * short ids are not containers. User patterns ("REGEX" or "RUNTIME=REGEX",
- * POSIX extended, first capture group = id, runtime defaults to custom) are
+ *   /kubepods[/<qos>]/pod<uid>/<64hex>
+ * .../kubepods-<qos>-pod<uid>.slice/cri-containerd-<64hex>.scope crio-<64hex>[.scope]
+ * /libpod_parent/libpod-<64hex>, libpod-<64hex>.scope Conmon scopes (crio-conmon-*,
+ * libpod-conmon-*), pod-level directories and short ids are not containers. User patterns ("REGEX"
+ * or "RUNTIME=REGEX", POSIX extended, first capture group = id, runtime defaults to custom) are
  * tried first, in order. The module does no I/O and never logs. */
 #ifndef AG_CID_H
 #define AG_CID_H

@@ -25,8 +25,7 @@ static bool parse_counters(const char *p, const char *end, uint64_t v[AG_NETDEV_
         const char *s = p;
         while (p < end && *p != ' ' && *p != '\t')
             p++;
-        if (cm_parse_u64(s, (size_t)(p - s), &v[i]) < 0)
-            return false;
+        if (cm_parse_u64(s, (size_t)(p - s), &v[i]) < 0) return false;
     }
     return true;
 }
@@ -35,18 +34,14 @@ static bool parse_counters(const char *p, const char *end, uint64_t v[AG_NETDEV_
 static bool parse_line(const char *line, size_t llen, struct ag_netdev_totals *t)
 {
     const char *colon = memchr(line, ':', llen);
-    if (!colon)
-        return false;
+    if (!colon) return false;
     const char *name = line, *name_end = colon;
     while (name < name_end && (*name == ' ' || *name == '\t'))
         name++;
-    if (name == name_end)
-        return false;
+    if (name == name_end) return false;
     uint64_t v[AG_NETDEV_NUMS];
-    if (!parse_counters(colon + 1, line + llen, v))
-        return false;
-    if (name_end - name == 2 && memcmp(name, "lo", 2) == 0)
-        return true;
+    if (!parse_counters(colon + 1, line + llen, v)) return false;
+    if (name_end - name == 2 && memcmp(name, "lo", 2) == 0) return true;
     t->rx_bytes = sat_add(t->rx_bytes, v[0]);
     t->rx_packets = sat_add(t->rx_packets, v[1]);
     t->tx_bytes = sat_add(t->tx_bytes, v[8]);
@@ -65,13 +60,10 @@ int ag_netdev_parse(const char *buf, size_t len, struct ag_netdev_totals *out)
         const char *nl = memchr(line, '\n', len - pos);
         size_t llen = nl ? (size_t)(nl - line) : len - pos;
         pos += llen + (nl ? 1 : 0);
-        if (llen > 0 && line[llen - 1] == '\r')
-            llen--;
-        if (parse_line(line, llen, &t))
-            any = true;
+        if (llen > 0 && line[llen - 1] == '\r') llen--;
+        if (parse_line(line, llen, &t)) any = true;
     }
-    if (!any)
-        return CM_EPARSE;
+    if (!any) return CM_EPARSE;
     *out = t;
     return 0;
 }

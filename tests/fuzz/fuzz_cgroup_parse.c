@@ -15,16 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     unsigned which = data[0] % NPARSERS;
     size_t len = size - 1;
-    if (len > AG_CG_READ_MAX)
-        len = AG_CG_READ_MAX;
+    if (len > AG_CG_READ_MAX) len = AG_CG_READ_MAX;
     /* a copy without a terminator, so reads past the end are caught */
     char *buf = malloc(len ? len : 1);
-    if (!buf)
-        return 0;
+    if (!buf) return 0;
     memcpy(buf, data + 1, len);
     if (which < AG_CGF__COUNT) {
         struct ag_cg_raw raw = {0};

@@ -30,8 +30,7 @@ TestSuite(cgroup, .timeout = 60);
 static struct ag_cgroup *open_root(const char *host_root, const char *pattern)
 {
     struct cm_strlist pats = {0};
-    if (pattern)
-        cm_strlist_add(&pats, pattern);
+    if (pattern) cm_strlist_add(&pats, pattern);
     struct ag_cgroup_opts o = {.host_root = host_root, .patterns = &pats};
     struct ag_cgroup *cg = NULL;
     char err[256] = "";
@@ -44,8 +43,7 @@ static struct ag_cgroup *open_root(const char *host_root, const char *pattern)
 static const struct cm_sample *find(const struct cm_sample *s, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(s[i].container_id, id) == 0)
-            return &s[i];
+        if (strcmp(s[i].container_id, id) == 0) return &s[i];
     }
     cr_assert_fail("container %s not found among %zu", id, n);
     return NULL;
@@ -73,8 +71,7 @@ static int count_fds(void)
     int n = 0;
     while (d && readdir(d))
         n++;
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     return n;
 }
 
@@ -218,8 +215,7 @@ Test(cgroup, layout_detection)
     cr_expect_null(cg);
     cr_expect(strstr(err, "no cgroup hierarchy") != NULL, "%s", err);
     /* v1 with separate cpu and cpuacct plus a unified dir: hybrid */
-    cr_assert_eq(tu_write_file(dir, "sys/fs/cgroup/cpuacct/docker/" A "/cpuacct.usage", "77\n"),
-                 0);
+    cr_assert_eq(tu_write_file(dir, "sys/fs/cgroup/cpuacct/docker/" A "/cpuacct.usage", "77\n"), 0);
     cr_assert_eq(tu_write_file(dir, "sys/fs/cgroup/cpu/docker/" A "/cpu.stat", "nr_periods 3\n"),
                  0);
     cr_assert_eq(tu_write_file(dir, "sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n"), 0);
@@ -258,8 +254,7 @@ static struct {
 static void rmdir_retry(const char *p)
 {
     for (int i = 0; p[0] && i < 50; i++) {
-        if (rmdir(p) == 0 || errno == ENOENT)
-            return;
+        if (rmdir(p) == 0 || errno == ENOENT) return;
         usleep(20000);
     }
 }
@@ -282,8 +277,7 @@ static int write_str(const char *dir, const char *file, const char *val)
     char p[512];
     snprintf(p, sizeof(p), "%s/%s", dir, file);
     int fd = open(p, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     ssize_t w = write(fd, val, strlen(val));
     int e = errno;
     close(fd);
@@ -304,8 +298,7 @@ static uint64_t read_u64(const char *dir, const char *file)
 /* Makes the cgroups; returns false (test skipped) when it cannot. */
 static bool real_make(void)
 {
-    if (geteuid() != 0)
-        return false;
+    if (geteuid() != 0) return false;
     for (int i = 0; i < REAL_NCTRL; i++) {
         char t[200], l[256];
         snprintf(t, sizeof(t), "/sys/fs/cgroup/%s/bwtest-%d", real_ctrls[i], (int)getpid());
@@ -316,8 +309,7 @@ static bool real_make(void)
             return false;
         }
         snprintf(real.top[i], sizeof(real.top[i]), "%s", t);
-        if (mkdir(l, 0755) != 0)
-            return false;
+        if (mkdir(l, 0755) != 0) return false;
         snprintf(real.leaf[i], sizeof(real.leaf[i]), "%s", l);
     }
     return true;
@@ -333,8 +325,7 @@ static void real_spawn(void)
     if (real.child == 0) {
         char go;
         close(pfd[1]);
-        if (read(pfd[0], &go, 1) != 1)
-            _exit(1);
+        if (read(pfd[0], &go, 1) != 1) _exit(1);
         volatile char *m = malloc(8 << 20);
         for (size_t i = 0; m && i < (8u << 20); i += 4096)
             m[i] = 1;
@@ -358,8 +349,7 @@ static void real_spawn(void)
 static const struct cm_sample *real_find(const struct cm_sample *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(s[i].container_id, "box-1") == 0)
-            return &s[i];
+        if (strcmp(s[i].container_id, "box-1") == 0) return &s[i];
     }
     return NULL;
 }
@@ -399,8 +389,7 @@ Test(cgroup, real_v1_cgroup, .fini = real_teardown)
     cr_assert(cm_sample_has(x, CM_F_MEM_USAGE_BYTES));
     uint64_t mem = x->v[CM_F_MEM_USAGE_BYTES];
     cr_expect(mem + (1 << 20) >= mem_file && mem <= mem_file + (1 << 20),
-              "mem usage %llu vs file %llu", (unsigned long long)mem,
-              (unsigned long long)mem_file);
+              "mem usage %llu vs file %llu", (unsigned long long)mem, (unsigned long long)mem_file);
     cr_expect_geq(mem, 4u << 20, "the child touched 8 MiB after the move");
     cr_expect(cm_sample_has(x, CM_F_NET_RX_BYTES), "net/dev of the child's netns not read");
     /* the container stops: the next sweep drops it without an error */

@@ -16,8 +16,7 @@ TestSuite(cgroup_parse, .timeout = 30);
 static int parse_corpus(enum ag_cg_file f, const char *rel, struct ag_cg_raw *raw)
 {
     const char *p = tu_corpus_path(rel);
-    if (!p)
-        cr_skip_test("shared corpus not found (BOXWATCH_CORPUS_DIR): cannot check %s", rel);
+    if (!p) cr_skip_test("shared corpus not found (BOXWATCH_CORPUS_DIR): cannot check %s", rel);
     size_t len;
     char *text = tu_read_file(p, &len);
     cr_assert_not_null(text, "cannot read %s", p);
@@ -89,9 +88,8 @@ Test(cgroup_parse, v2_datadog_container_to_sample)
 Test(cgroup_parse, v2_io_stat_iocost_debug_keys_skipped)
 {
     struct ag_cg_raw raw = {0};
-    cr_assert_eq(parse_corpus(AG_CGF_V2_IO_STAT, "cgroup/v2/runc-fs2/io.stat.with-iocost-debug",
-                              &raw),
-                 0);
+    cr_assert_eq(
+        parse_corpus(AG_CGF_V2_IO_STAT, "cgroup/v2/runc-fs2/io.stat.with-iocost-debug", &raw), 0);
     expect_raw(&raw, AG_RAW_BLK_READ_BYTES,
                UINT64_C(2285568) + UINT64_C(2037743988736) + UINT64_C(4085926524416));
     expect_raw(&raw, AG_RAW_BLK_WRITE_OPS, UINT64_C(168) + 41541021 + 40358485);
@@ -100,8 +98,8 @@ Test(cgroup_parse, v2_io_stat_iocost_debug_keys_skipped)
 Test(cgroup_parse, v2_max_everywhere_is_absent)
 {
     struct ag_cg_raw raw = {0};
-    cr_assert_eq(parse_corpus(AG_CGF_V2_MEM_MAX, "cgroup/cadvisor/cgroup_v2/test2/memory.max", &raw),
-                 0);
+    cr_assert_eq(
+        parse_corpus(AG_CGF_V2_MEM_MAX, "cgroup/cadvisor/cgroup_v2/test2/memory.max", &raw), 0);
     cr_assert_eq(parse_corpus(AG_CGF_V2_PIDS_MAX, "cgroup/cadvisor/cgroup_v2/test2/pids.max", &raw),
                  0);
     struct cm_sample s = {0};
@@ -157,9 +155,8 @@ Test(cgroup_parse, v1_datadog_container_to_sample)
 Test(cgroup_parse, v1_containerd_keys_memory_mapping)
 {
     struct ag_cg_raw raw = {0};
-    cr_assert_eq(parse_corpus(AG_CGF_V1_MEM_STAT, "cgroup/v1/containerd-keys/memory/memory.stat",
-                              &raw),
-                 0);
+    cr_assert_eq(
+        parse_corpus(AG_CGF_V1_MEM_STAT, "cgroup/v1/containerd-keys/memory/memory.stat", &raw), 0);
     cr_assert_eq(parse_corpus(AG_CGF_V1_MEM_OOM_CONTROL,
                               "cgroup/v1/containerd-keys/memory/memory.oom_control", &raw),
                  0);
@@ -185,7 +182,8 @@ Test(cgroup_parse, v1_blkio_empty_total_zero)
 {
     struct ag_cg_raw raw = {0};
     cr_assert_eq(parse_corpus(AG_CGF_V1_BLKIO_BYTES,
-                              "cgroup/v1/datadog/blkio/blkio.throttle.io_service_bytes.empty", &raw),
+                              "cgroup/v1/datadog/blkio/blkio.throttle.io_service_bytes.empty",
+                              &raw),
                  0);
     expect_raw(&raw, AG_RAW_BLK_READ_BYTES, 0);
     expect_raw(&raw, AG_RAW_BLK_WRITE_BYTES, 0);
@@ -222,7 +220,7 @@ Test(cgroup_parse, v1_swap_from_memsw_and_floors)
                  0);
     struct cm_sample s = {0};
     ag_cg_v1_finish(&raw, 100, &s);
-    expect_field(&s, CM_F_MEM_SWAP_BYTES, 500); /* memsw - usage wins over total_swap */
+    expect_field(&s, CM_F_MEM_SWAP_BYTES, 500);      /* memsw - usage wins over total_swap */
     expect_field(&s, CM_F_MEM_WORKING_SET_BYTES, 0); /* floored, not wrapped */
 }
 

@@ -77,8 +77,8 @@ Test(cid, negatives)
     expect_none("/kubepods/burstable/pod" UID);
     expect_none("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UIDU ".slice");
     expect_none("/kubepods.slice/kubepods-burstable.slice");
-    expect_none("/moby/" HEX);  /* dockerd's containerd namespace, cgroups live in /docker */
-    expect_none("/other/" HEX); /* bare id under an unknown parent */
+    expect_none("/moby/" HEX);       /* dockerd's containerd namespace, cgroups live in /docker */
+    expect_none("/other/" HEX);      /* bare id under an unknown parent */
     expect_none("/pod" UID "/" HEX); /* pod dir outside kubepods */
     expect_none("/system.slice/sshd.service");
     expect_none(HEX);
