@@ -48,8 +48,9 @@ void col_api_resp_json(struct col_api_resp *r, int status, cJSON *root)
     r->len = strlen(text);
 }
 
-static void col_api_resp_verror(struct col_api_resp *r, int status, const char *code,
-                                const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+col_api_resp_verror(struct col_api_resp *r, int status, const char *code, const char *fmt,
+                    va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
