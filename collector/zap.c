@@ -22,7 +22,10 @@
 
 #define COL_ZAP_FRAMES 8      /* version .. one credential frame */
 #define COL_ZAP_FRAME_MAX 256 /* bytes kept of each frame */
-#define COL_ZAP_MISS_REFRESH_MS 1000
+/* A key not in the snapshot is looked up in the table at once, so an agent
+ * enrolled a moment ago gets in; at most this many lookups a second, so a
+ * flood of strangers' handshakes cannot become a flood of queries. */
+#define COL_ZAP_MISS_LOOKUPS_PER_S 20
 #define COL_ZAP_PERIODIC_REFRESH_MS 10000
 #define COL_ZAP_POLL_MS 200
 
@@ -36,6 +39,8 @@ struct col_zap {
     atomic_int stop;
     int64_t last_refresh_ms; /* monotonic */
     struct cm_ratelimit rl;
+    struct cm_ratelimit miss_budget;
+    struct cm_ratelimit deny_log;
 };
 
 struct col_zap_req {
@@ -49,21 +54,57 @@ static int64_t col_zap_now_ms(void)
     return cm_time_mono_ns() / 1000000;
 }
 
-static void col_zap_refresh(struct col_zap *z)
+/* (Re)connects when needed; 0 or CM_EDB with err set. */
+static int col_zap_conn(struct col_zap *z, char *err, size_t errlen)
 {
-    char err[512];
-    int rc = 0;
-    z->last_refresh_ms = col_zap_now_ms();
     if (z->conn && PQstatus(z->conn) != CONNECTION_OK) {
         PQfinish(z->conn);
         z->conn = NULL;
     }
-    if (!z->conn)
-        rc = col_db_connect(z->conninfo, "boxwatch-collector-zap", &z->conn, err, sizeof err);
-    if (rc == 0) rc = col_keyring_refresh(z->kr, z->conn, err, sizeof err);
+    if (z->conn)
+        return 0;
+    return col_db_connect(z->conninfo, "boxwatch-collector-zap", &z->conn, err, errlen);
+}
+
+static void col_zap_warn_db(struct col_zap *z, const char *err)
+{
     unsigned supp = 0;
-    if (rc < 0 && cm_ratelimit_allow(&z->rl, 1, 10000, &supp))
+    if (cm_ratelimit_allow(&z->rl, 1, 10000, &supp))
         cm_warn("zap", "cannot read enrolled keys", "err=\"%s\" suppressed=%u", err, supp);
+}
+
+static void col_zap_refresh(struct col_zap *z)
+{
+    char err[512];
+    z->last_refresh_ms = col_zap_now_ms();
+    int rc = col_zap_conn(z, err, sizeof err);
+    if (rc == 0)
+        rc = col_keyring_refresh(z->kr, z->conn, err, sizeof err);
+    if (rc < 0)
+        col_zap_warn_db(z, err);
+}
+
+/* Asks the table about one key missing from the snapshot; a hit reloads the
+ * snapshot so later lookups are in memory again. */
+static bool col_zap_lookup_missing(struct col_zap *z, const char *z85)
+{
+    if (!cm_ratelimit_allow(&z->miss_budget, COL_ZAP_MISS_LOOKUPS_PER_S, 1000, NULL))
+        return false;
+    char err[512];
+    PGresult *res = NULL;
+    const char *params[1] = {z85};
+    int rc = col_zap_conn(z, err, sizeof err);
+    if (rc == 0)
+        rc = col_db_query(z->conn,
+                          "SELECT 1 FROM agents WHERE public_key = $1 AND revoked_at IS NULL", 1,
+                          params, &res, err, sizeof err);
+    bool found = rc == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    if (rc < 0)
+        col_zap_warn_db(z, err);
+    if (found)
+        col_zap_refresh(z);
+    return found;
 }
 
 /* Receives one multipart request; extra frames are drained and counted. */
@@ -109,15 +150,13 @@ static void col_zap_handle(struct col_zap *z, const struct col_zap_req *req)
     bool curve = req->n == 7 && req->len[0] == 3 && memcmp(req->f[0], "1.0", 3) == 0 &&
                  req->len[5] == 5 && memcmp(req->f[5], "CURVE", 5) == 0 && req->len[6] == 32;
     if (curve && zmq_z85_encode(z85, (const uint8_t *)req->f[6], 32)) {
-        ok = col_keyring_lookup(z->kr, z85, NULL);
-        if (!ok && col_zap_now_ms() - z->last_refresh_ms >= COL_ZAP_MISS_REFRESH_MS) {
-            col_zap_refresh(z);
-            ok = col_keyring_lookup(z->kr, z85, NULL);
-        }
+        ok = col_keyring_lookup(z->kr, z85, NULL) || col_zap_lookup_missing(z, z85);
     }
     atomic_fetch_add(ok ? &z->stats->zap_accepted : &z->stats->zap_denied, 1);
-    if (!ok)
-        cm_info("zap", "connection refused", "key=%s mechanism_ok=%d", curve ? z85 : "-", curve);
+    unsigned supp = 0;
+    if (!ok && cm_ratelimit_allow(&z->deny_log, 10, 10000, &supp))
+        cm_info("zap", "connection refused", "key=%s mechanism_ok=%d suppressed=%u",
+                curve ? z85 : "-", curve, supp);
     col_zap_reply(z->sock, req, ok, z85);
 }
 

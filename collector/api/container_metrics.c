@@ -4,12 +4,13 @@
  * (date_bin). Counters become per-second rates between consecutive samples
  * with lag(); a negative delta is a counter reset (restart) and is skipped,
  * not reported as a huge or negative rate. Rates and gauges are then averaged
- * per step. {id} is the runtime's container id or a unique prefix of at least
- * 12 characters. Only the database reads the samples: the loop thread never
+ * per step. {id} is the runtime's container id (exact match, any length) or
+ * a unique prefix of at least 12 characters. Only the database reads the samples: the loop thread never
  * sees more than the finished JSON. */
 #include "collector/api/api_int.h"
 
 #include "common/alloc.h"
+#include "proto/wire.h"
 #include "common/timeutil.h"
 
 #include <inttypes.h>
@@ -29,7 +30,8 @@ static const char col_api_cm_resolve_sql[] =
     "a.name, c.runtime, c.cgroup_path, " COL_API_SQL_US("c.first_seen") ", "
     COL_API_SQL_US("c.last_seen") " "
     "FROM containers c JOIN agents a ON a.id = c.agent_id "
-    "WHERE starts_with(c.container_id, $1) ORDER BY c.id LIMIT 2";
+    "WHERE c.container_id = $1 OR (length($1) >= 12 AND starts_with(c.container_id, $1)) "
+    "ORDER BY (c.container_id = $1) DESC, c.id LIMIT 2";
 
 /* rate of counter column c with previous value p_c, per second */
 #define RATE(c) \
@@ -71,7 +73,10 @@ static int col_api_cm_resolve(struct col_api_work *w, PGresult **out)
     if (col_api_exec(w, col_api_cm_resolve_sql, 1, params, &res) < 0)
         return -1;
     int n = PQntuples(res);
-    if (n == 1) {
+    /* An exact match wins over longer ids that merely start with it. */
+    bool exact_first = n == 2 && strcmp(PQgetvalue(res, 0, 1), a->id) == 0 &&
+                       strcmp(PQgetvalue(res, 1, 1), a->id) != 0;
+    if (n == 1 || exact_first) {
         *out = res;
         return 0;
     }
@@ -129,28 +134,15 @@ static void col_api_cm_run(struct col_api_work *w)
     col_api_resp_json(&w->resp, 200, root);
 }
 
-static bool col_api_cm_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    for (size_t i = 0; i < n; i++) {
-        char ch = id[i];
-        bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-                  (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_' || ch == '.';
-        if (!ok)
-            return false;
-    }
-    return n >= COL_API_ID_MIN;
-}
-
 void col_api_container_metrics(struct col_api_req *req)
 {
     struct col_api_query q;
     char err[160];
     struct col_api_cm_arg a = {0};
-    if (!col_api_cm_id_ok(req->param)) {
+    if (cm_wire_check_container_id(req->param) < 0) {
         col_api_fail(req, 400, "bad_request",
                      "id: expected a container id or a prefix of at least %d characters "
-                     "[A-Za-z0-9_.-]", COL_API_ID_MIN);
+                     "of [A-Za-z0-9_.:@-]", COL_API_ID_MIN);
         return;
     }
     if (col_api_query_parse(req->http->query, &q, err, sizeof err) < 0 ||

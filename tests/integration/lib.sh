@@ -28,7 +28,7 @@ it_cleanup() {
     kill -KILL "$p" 2>/dev/null || true
   done
   for c in "${CLEANUPS[@]}"; do eval "$c" || true; done
-  psql "$BOXWATCH_TEST_PG" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1 || true
+  psql "$BOXWATCH_TEST_PG user=postgres" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
   exit $rc
 }
@@ -51,7 +51,7 @@ it_free_port() {
 
 # Starts a collector with its own database; sets DB, CFG, TOKEN, HTTP, ZMQ_EP.
 it_start_collector() {
-  psql "$BOXWATCH_TEST_PG" -qc "CREATE DATABASE $DBNAME" >/dev/null
+  psql "$BOXWATCH_TEST_PG user=postgres" -qc "CREATE DATABASE $DBNAME OWNER boxwatch" >/dev/null
   DB="$BOXWATCH_TEST_PG dbname=$DBNAME"
   HTTP=127.0.0.1:$(it_free_port)
   ZMQ_EP=tcp://127.0.0.1:$(it_free_port)

@@ -23,9 +23,14 @@ bool tu_pg_available(const char **why)
     return false;
 }
 
+/* Creating and force-dropping databases runs as the cluster's superuser:
+ * DROP ... WITH (FORCE) must be able to end autovacuum workers too. Later
+ * conninfo keys win, so appending user= overrides the suite's role. */
 static int tu_pg_exec_admin(const char *sql)
 {
-    PGconn *conn = PQconnectdb(getenv("BOXWATCH_TEST_PG"));
+    char conninfo[1024];
+    snprintf(conninfo, sizeof conninfo, "%s user=postgres", getenv("BOXWATCH_TEST_PG"));
+    PGconn *conn = PQconnectdb(conninfo);
     int rc = -1;
     if (PQstatus(conn) == CONNECTION_OK) {
         PGresult *res = PQexec(conn, sql);
@@ -47,7 +52,7 @@ int tu_pg_create_db(char *out, size_t outlen)
         return -1;
     char name[64], sql[128];
     snprintf(name, sizeof name, "bwt_%ld_%d", (long)getpid(), atomic_fetch_add(&tu_pg_counter, 1));
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s OWNER boxwatch", name);
     if (tu_pg_exec_admin(sql) < 0)
         return -1;
     snprintf(out, outlen, "%s dbname=%s", getenv("BOXWATCH_TEST_PG"), name);

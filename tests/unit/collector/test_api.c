@@ -408,6 +408,14 @@ Test(api, metrics_series_values)
     resp_free(&r);
 }
 
+Test(api, short_prefix_is_not_a_match)
+{
+    /* under 12 characters only an exact id matches: a short prefix is unknown */
+    struct resp r = get("/api/v1/containers/4fa6/metrics");
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    resp_free(&r);
+}
+
 Test(api, metrics_default_window_and_prefix)
 {
     struct resp r = get("/api/v1/containers/4fa6e0f0c6786/metrics");
@@ -445,7 +453,7 @@ Test(api, bad_parameters_are_400_naming_them)
     expect_400("/api/v1/containers/" C1 "/metrics?from=0&to=1000000&step=10s", "step");
     expect_400("/api/v1/containers/" C1 "/metrics?from=2000&to=1000", "from");
     expect_400("/api/v1/containers/4fa6e0f0c678/metrics", "id");
-    expect_400("/api/v1/containers/4fa6/metrics", "id");
+    expect_400("/api/v1/containers/4fa6!/metrics", "id");
 }
 
 Test(api, not_found_and_wrong_method)
