@@ -27,7 +27,7 @@ PGPORT=${BOXWATCH_TEST_PG_PORT:-5499}
 scripts/pg.sh stop "$PGDIR" immediate >/dev/null 2>&1 || true
 export BOXWATCH_TEST_PG
 BOXWATCH_TEST_PG=$(scripts/pg.sh start "$PGDIR" "$PGPORT")
-trap 'scripts/pg.sh stop "$PGDIR" fast' EXIT
+trap 'rc=$?; "$ROOT/scripts/pg.sh" stop "$PGDIR" fast; exit $rc' EXIT
 
 echo "== ctest"
 cd "$BUILD"
