@@ -71,6 +71,9 @@ static cJSON *ag_print_heartbeat(const struct cm_heartbeat *hb)
     ag_print_u64(o, "spool_dropped_envelopes", hb->spool_dropped_envelopes);
     ag_print_u64(o, "spool_dropped_samples", hb->spool_dropped_samples);
     ag_print_u64(o, "spool_bytes", hb->spool_bytes);
+    ag_print_u64(o, "envelopes_total", hb->envelopes_total);
+    ag_print_u64(o, "samples_total", hb->samples_total);
+    ag_print_u64(o, "spool_floor_seq", hb->spool_floor_seq);
     ag_print_u64(o, "unacked", hb->unacked);
     return o;
 }

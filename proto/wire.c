@@ -411,6 +411,9 @@ static void wire_heartbeat_from_pb(const Boxwatch__V1__Heartbeat *p, struct cm_h
     h->spool_dropped_samples = p->has_spool_dropped_samples ? p->spool_dropped_samples : 0;
     h->spool_bytes = p->has_spool_bytes ? p->spool_bytes : 0;
     h->unacked = p->has_unacked ? p->unacked : 0;
+    h->envelopes_total = p->has_envelopes_total ? p->envelopes_total : 0;
+    h->samples_total = p->has_samples_total ? p->samples_total : 0;
+    h->spool_floor_seq = p->has_spool_floor_seq ? p->spool_floor_seq : 0;
 }
 
 static enum cm_body_kind wire_kind_from_pb(Boxwatch__V1__Envelope__BodyCase bc)
@@ -563,12 +566,16 @@ static void wire_hello_to_pb(const struct cm_hello *h, Boxwatch__V1__Hello *p)
 static void wire_heartbeat_to_pb(const struct cm_heartbeat *h, Boxwatch__V1__Heartbeat *p)
 {
     p->has_containers = p->has_spool_dropped_envelopes = p->has_spool_dropped_samples = 1;
-    p->has_spool_bytes = p->has_unacked = 1;
+    p->has_spool_bytes = p->has_unacked = p->has_envelopes_total = p->has_samples_total = 1;
+    p->has_spool_floor_seq = h->spool_floor_seq != 0;
     p->containers = h->containers;
     p->spool_dropped_envelopes = h->spool_dropped_envelopes;
     p->spool_dropped_samples = h->spool_dropped_samples;
     p->spool_bytes = h->spool_bytes;
     p->unacked = h->unacked;
+    p->envelopes_total = h->envelopes_total;
+    p->samples_total = h->samples_total;
+    p->spool_floor_seq = h->spool_floor_seq;
 }
 
 static int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)

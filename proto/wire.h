@@ -57,6 +57,9 @@ struct cm_heartbeat {
     uint64_t spool_dropped_samples;
     uint64_t spool_bytes;
     uint64_t unacked;
+    uint64_t envelopes_total;
+    uint64_t samples_total;
+    uint64_t spool_floor_seq; /* 0 = not reported */
 };
 
 enum cm_body_kind { CM_BODY_NONE = 0, CM_BODY_HELLO, CM_BODY_METRICS, CM_BODY_HEARTBEAT };

@@ -270,7 +270,7 @@ Test(wire, empty_batch_and_heartbeat_roundtrip)
     in.seq = UINT64_MAX;
     in.sent_ns = T0;
     in.kind = CM_BODY_HEARTBEAT;
-    in.body.heartbeat = (struct cm_heartbeat){3, 4, 5, UINT64_MAX, 0};
+    in.body.heartbeat = (struct cm_heartbeat){3, 4, 5, UINT64_MAX, 0, 7, 8, 9};
     roundtrip(&in, &out);
     cr_assert_eq(memcmp(&out.body.heartbeat, &in.body.heartbeat, sizeof in.body.heartbeat), 0);
 }
