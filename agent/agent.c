@@ -1,17 +1,18 @@
 /* agent.c - the agent's loop: timers, signals, the sweep -> envelopes ->
- * client path, and the --once / --print modes.
+ * sender path, and the --once / --print modes.
  *
- * It owns the wiring, not the work: cgroup.c reads, wire.c encodes, client.c
- * talks ZeroMQ, seqstore.c numbers, print.c renders. Everything runs on one
- * libuv loop; a stop closes every handle and lets the loop run dry, so the
- * process exits with nothing left allocated. */
+ * It owns the wiring, not the work: cgroup.c reads, sender.c numbers,
+ * spools and delivers (over client.c), print.c renders. Everything runs on
+ * one libuv loop; a stop closes every handle and lets the loop run dry, so
+ * the process exits with nothing left allocated. Whatever is unacked at a
+ * stop stays in the spool and goes out after the next start. */
 #include "agent/agent.h"
 
 #include "agent/cgroup.h"
-#include "agent/client.h"
 #include "agent/hostinfo.h"
 #include "agent/print.h"
-#include "agent/seqstore.h"
+#include "agent/sender.h"
+#include "agent/spool.h"
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/keys.h"
@@ -28,6 +29,7 @@
 
 #define AG_MOD "agent"
 #define AG_LOG_EVERY_MS 60000
+#define AG_ONCE_CHECK_MS 50
 
 struct ag_agent {
     const struct ag_config *cfg;
@@ -35,98 +37,50 @@ struct ag_agent {
     uv_timer_t sweep_timer; /* every interval_ms; once at 0 with --print */
     uv_timer_t hb_timer;    /* every heartbeat_interval_ms */
     uv_timer_t deadline;    /* --once: give up waiting for acks */
+    uv_timer_t once_check;  /* --once: connected and drained yet? */
     uv_signal_t sigint, sigterm;
     struct ag_cgroup *cg;
-    struct ag_client *client; /* NULL with --print */
-    struct ag_seqstore *seq;  /* NULL with --print */
+    struct ag_sender *sender; /* NULL with --print */
     struct cm_hello hello;
     uint64_t containers; /* in the last sweep */
-    uint64_t dropped_envelopes, dropped_samples;
-    bool hello_due;   /* connected, Hello not yet sent on this connection */
-    bool once_sent;   /* --once: the sweep went out */
-    bool once_failed; /* --once: the sweep could not be read */
-    uint64_t rejected;
+    bool once_failed;    /* --once: the sweep could not be read or spooled */
     bool stopping;
     int exit_code;
-    struct cm_ratelimit rl_sweep, rl_send, rl_reject;
+    struct cm_ratelimit rl_sweep;
 };
 
+/* Closes every handle; the sender syncs its spool, unacked records stay. */
 static void ag_agent_stop(struct ag_agent *a, int code)
 {
     if (a->stopping) return;
     a->stopping = true;
     a->exit_code = code;
     uv_handle_t *hs[] = {(uv_handle_t *)&a->sweep_timer, (uv_handle_t *)&a->hb_timer,
-                         (uv_handle_t *)&a->deadline, (uv_handle_t *)&a->sigint,
-                         (uv_handle_t *)&a->sigterm};
+                         (uv_handle_t *)&a->deadline,    (uv_handle_t *)&a->once_check,
+                         (uv_handle_t *)&a->sigint,      (uv_handle_t *)&a->sigterm};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         uv_close(hs[i], NULL);
-    ag_client_free(a->client);
-    a->client = NULL;
+    ag_sender_free(a->sender);
+    a->sender = NULL;
 }
 
-/* Counts what could not be sent; the Heartbeat reports it, so loss is never
- * silent. */
-static void ag_agent_dropped(struct ag_agent *a, const struct cm_envelope *env, int rc)
-{
-    unsigned sup = 0;
-    a->dropped_envelopes++;
-    if (env->kind == CM_BODY_METRICS) a->dropped_samples += env->body.metrics.n;
-    if (cm_ratelimit_allow(&a->rl_send, 1, AG_LOG_EVERY_MS, &sup))
-        cm_warn(AG_MOD, "envelope not sent, dropped",
-                "err=\"%s\" dropped_envelopes=%llu dropped_samples=%llu suppressed=%u",
-                rc == -ENOTCONN ? "not connected to the collector" : cm_err_str(rc),
-                (unsigned long long)a->dropped_envelopes, (unsigned long long)a->dropped_samples,
-                sup);
-}
-
-/* Numbers, stamps, encodes and sends one envelope.
- *
- * TODO(spool): the durable disk spool (a later issue) slots in here: append
- * the encoded bytes under their seq to the spool first, then let the spool
- * feed ag_client_send whenever the link is up and drop entries on Ack.
- * Until then an envelope that cannot be sent right now is dropped and
- * counted, and nothing is resent after a reconnect. */
-static int ag_agent_send(struct ag_agent *a, struct cm_envelope *env)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc;
-    if (!a->client || !ag_client_is_connected(a->client)) {
-        rc = -ENOTCONN;
-        goto out;
-    }
-    env->version = CM_WIRE_VERSION;
-    env->sent_ns = cm_time_now_ns();
-    if ((rc = ag_seqstore_next(a->seq, &env->seq)) < 0) goto out;
-    if ((rc = cm_wire_encode_envelope(env, &buf, &len)) < 0) goto out;
-    rc = ag_client_send(a->client, env->seq, buf, len);
-out:
-    if (rc < 0) ag_agent_dropped(a, env, rc);
-    free(buf);
-    return rc;
-}
-
-static void ag_agent_send_hello(struct ag_agent *a)
-{
-    struct cm_envelope env = {.kind = CM_BODY_HELLO};
-    env.body.hello = a->hello;
-    if (ag_agent_send(a, &env) == 0) a->hello_due = false;
-}
-
-/* One envelope per max_samples_per_envelope samples. The codec only reads
- * the samples, so lending the sweep's const storage is safe. */
-static void ag_agent_send_samples(struct ag_agent *a, const struct cm_sample *samples, size_t n,
-                                  int64_t collected_ns)
+/* One envelope per max_samples_per_envelope samples, each spooled before it
+ * is sent. The codec only reads the samples, so lending the sweep's const
+ * storage is safe. Returns the first submit error (the sender counted it). */
+static int ag_agent_submit_samples(struct ag_agent *a, const struct cm_sample *samples, size_t n,
+                                   int64_t collected_ns)
 {
     size_t max = (size_t)a->cfg->max_samples_per_envelope;
-    for (size_t off = 0; off < n; off += max) {
+    int first = 0;
+    for (size_t off = 0; off < n && a->sender; off += max) {
         struct cm_envelope env = {.kind = CM_BODY_METRICS};
         env.body.metrics.collected_ns = collected_ns;
         env.body.metrics.samples = (struct cm_sample *)(uintptr_t)(samples + off);
         env.body.metrics.n = n - off < max ? n - off : max;
-        ag_agent_send(a, &env);
+        int rc = ag_sender_submit(a->sender, &env, (uint32_t)env.body.metrics.n);
+        if (rc < 0 && first == 0) first = rc;
     }
+    return first;
 }
 
 /* {"hello": {...}, "metrics": [{"collected_at", "samples"}, ...]} */
@@ -148,7 +102,7 @@ static int ag_agent_print_sweep(struct ag_agent *a, const struct cm_sample *samp
     return rc;
 }
 
-/* One sweep, then print or send. Returns the sweep's error, if any. */
+/* One sweep, then print or submit. Returns the sweep's error, if any. */
 static int ag_agent_sweep(struct ag_agent *a)
 {
     const struct cm_sample *samples = NULL;
@@ -162,17 +116,13 @@ static int ag_agent_sweep(struct ag_agent *a)
         return rc;
     }
     a->containers = n;
-    if (a->cfg->print) {
-        rc = ag_agent_print_sweep(a, samples, n, now);
-        if (rc < 0) { /* nobody is reading: no point in sweeping on */
-            cm_error(AG_MOD, "cannot write to stdout", "err=\"%s\"", cm_err_str(rc));
-            ag_agent_stop(a, 1);
-        }
-        return rc;
+    if (!a->cfg->print) return ag_agent_submit_samples(a, samples, n, now);
+    rc = ag_agent_print_sweep(a, samples, n, now);
+    if (rc < 0) { /* nobody is reading: no point in sweeping on */
+        cm_error(AG_MOD, "cannot write to stdout", "err=\"%s\"", cm_err_str(rc));
+        ag_agent_stop(a, 1);
     }
-    if (a->hello_due) ag_agent_send_hello(a);
-    ag_agent_send_samples(a, samples, n, now);
-    return 0;
+    return rc;
 }
 
 static void ag_agent_on_sweep_timer(uv_timer_t *t)
@@ -185,55 +135,36 @@ static void ag_agent_on_sweep_timer(uv_timer_t *t)
 static void ag_agent_on_hb_timer(uv_timer_t *t)
 {
     struct ag_agent *a = t->data;
-    struct cm_envelope env = {.kind = CM_BODY_HEARTBEAT};
-    env.body.heartbeat.containers = a->containers;
-    env.body.heartbeat.unacked = a->client ? ag_client_unacked(a->client) : 0;
-    /* Until the spool exists, "dropped" is what could not be sent since
-     * this process started. */
-    env.body.heartbeat.spool_dropped_envelopes = a->dropped_envelopes;
-    env.body.heartbeat.spool_dropped_samples = a->dropped_samples;
-    if (a->hello_due) ag_agent_send_hello(a);
-    ag_agent_send(a, &env);
+    ag_sender_heartbeat(a->sender, a->containers); /* skipped while disconnected */
 }
 
-/* --once is done when the sweep went out and every envelope was answered. */
+/* --once is done when we reached the collector (Hello went out) and every
+ * spooled envelope was answered. */
 static void ag_agent_check_once(struct ag_agent *a)
 {
-    if (!a->cfg->once || !a->once_sent || !a->client || ag_client_unacked(a->client) > 0) return;
-    if (a->rejected > 0) {
+    struct ag_sender_stats st;
+    if (!a->cfg->once || !a->sender) return;
+    ag_sender_get_stats(a->sender, &st);
+    if (st.connects == 0 || !ag_sender_is_drained(a->sender)) return;
+    if (st.rejected > 0) {
         cm_error(AG_MOD, "the collector rejected envelopes", "rejected=%llu",
-                 (unsigned long long)a->rejected);
+                 (unsigned long long)st.rejected);
         ag_agent_stop(a, 1);
         return;
     }
-    cm_info(AG_MOD, "all envelopes acked", "containers=%llu", (unsigned long long)a->containers);
-    ag_agent_stop(a, a->dropped_envelopes > 0 || a->once_failed ? 1 : 0);
+    cm_info(AG_MOD, "all envelopes acked", "containers=%llu acked=%llu",
+            (unsigned long long)a->containers, (unsigned long long)st.acked);
+    ag_agent_stop(a, a->once_failed || st.spool.dropped_envelopes > 0 ? 1 : 0);
 }
 
-static void ag_agent_on_connect(void *data)
+static void ag_agent_on_once_check(uv_timer_t *t)
 {
-    struct ag_agent *a = data;
-    a->hello_due = true;
-    ag_agent_send_hello(a);
-    if (a->cfg->once && !a->once_sent && !a->hello_due) {
-        a->once_sent = true;
-        a->once_failed = ag_agent_sweep(a) < 0;
-        ag_agent_check_once(a);
-    }
+    ag_agent_check_once(t->data);
 }
 
-static void ag_agent_on_ack(void *data, const struct cm_ack *ack)
+static void ag_agent_on_progress(void *data)
 {
-    struct ag_agent *a = data;
-    unsigned sup = 0;
-    if (ack->status == CM_ACK_REJECTED) {
-        a->rejected++;
-        if (cm_ratelimit_allow(&a->rl_reject, 1, AG_LOG_EVERY_MS, &sup))
-            cm_warn(AG_MOD, "collector rejected an envelope",
-                    "seq=%llu reason=\"%s\" suppressed=%u", (unsigned long long)ack->seq,
-                    ack->reason, sup);
-    }
-    ag_agent_check_once(a);
+    ag_agent_check_once(data);
 }
 
 /* --once cannot succeed with a key the collector does not know; a daemon
@@ -247,10 +178,12 @@ static void ag_agent_on_refused(void *data)
 static void ag_agent_on_deadline(uv_timer_t *t)
 {
     struct ag_agent *a = t->data;
-    cm_error(AG_MOD, "--once: not every envelope was acked in time",
-             "wait_ms=%d connected=%s sent=%s unacked=%zu", AG_ONCE_WAIT_MS,
-             a->client && ag_client_is_connected(a->client) ? "yes" : "no",
-             a->once_sent ? "yes" : "no", a->client ? ag_client_unacked(a->client) : 0);
+    struct ag_sender_stats st;
+    ag_sender_get_stats(a->sender, &st);
+    cm_error(AG_MOD, "--once: not every envelope was acked in time; they stay spooled",
+             "wait_ms=%d connects=%llu unacked=%llu in_flight=%llu", AG_ONCE_WAIT_MS,
+             (unsigned long long)st.connects, (unsigned long long)st.spool.pending,
+             (unsigned long long)st.in_flight);
     ag_agent_stop(a, 1);
 }
 
@@ -268,9 +201,10 @@ static void ag_agent_init_handles(struct ag_agent *a)
     uv_timer_init(&a->loop, &a->sweep_timer);
     uv_timer_init(&a->loop, &a->hb_timer);
     uv_timer_init(&a->loop, &a->deadline);
+    uv_timer_init(&a->loop, &a->once_check);
     uv_signal_init(&a->loop, &a->sigint);
     uv_signal_init(&a->loop, &a->sigterm);
-    a->sweep_timer.data = a->hb_timer.data = a->deadline.data = a;
+    a->sweep_timer.data = a->hb_timer.data = a->deadline.data = a->once_check.data = a;
     a->sigint.data = a->sigterm.data = a;
 }
 
@@ -302,26 +236,36 @@ static int ag_agent_open_sources(struct ag_agent *a)
     return 0;
 }
 
-/* Keys, sequence numbers and the socket: only for modes that send. */
+/* Keys, the sender (seq store, spool, socket): only for modes that send. */
 static int ag_agent_open_link(struct ag_agent *a)
 {
     const struct ag_config *cfg = a->cfg;
     struct cm_keypair keys;
+    enum ag_spool_fsync fsync = AG_SPOOL_FSYNC_ALWAYS;
     char err[CM_CONFIG_ERRLEN];
     int rc = ag_config_check_run(cfg, err, sizeof err);
     if (rc < 0) goto out;
+    if ((rc = ag_spool_fsync_parse(cfg->spool_fsync, &fsync)) < 0) {
+        snprintf(err, sizeof err, "config key 'spool_fsync': must be always|interval|never");
+        goto out;
+    }
     if ((rc = cm_keys_read_secret(cfg->key_file, &keys, err, sizeof err)) < 0) goto out;
-    if ((rc = ag_seqstore_new(cfg->state_dir, 0, &a->seq, err, sizeof err)) < 0) goto out;
-    struct ag_client_opts opts = {
+    struct ag_sender_opts opts = {
+        .state_dir = cfg->state_dir,
         .endpoint = cfg->collector,
         .server_public_z85 = cfg->collector_public_key,
         .keys = &keys,
-        .on_connect = ag_agent_on_connect,
-        .on_ack = ag_agent_on_ack,
+        .hello = &a->hello,
+        .spool_max_bytes = (uint64_t)cfg->spool_max_bytes,
+        .spool_segment_bytes = (uint64_t)cfg->spool_segment_bytes,
+        .spool_fsync = fsync,
+        .window = (size_t)cfg->window,
+        .ack_timeout_ms = cfg->ack_timeout_ms,
         .on_refused = ag_agent_on_refused,
+        .on_progress = ag_agent_on_progress,
         .data = a,
     };
-    rc = ag_client_new(&a->loop, &opts, &a->client, err, sizeof err);
+    rc = ag_sender_new(&a->loop, &opts, &a->sender, err, sizeof err);
 out:
     memset(&keys, 0, sizeof keys);
     if (rc < 0) cm_error(AG_MOD, "cannot start", "err=\"%s\"", err);
@@ -339,15 +283,18 @@ static void ag_agent_start(struct ag_agent *a)
         return;
     }
     if (cfg->once) {
-        /* The sweep goes out from on_connect, right after Hello. */
+        /* Spooled now, sent after Hello once connected; kept if not acked. */
+        a->once_failed = ag_agent_sweep(a) < 0;
         uv_timer_start(&a->deadline, ag_agent_on_deadline, AG_ONCE_WAIT_MS, 0);
+        uv_timer_start(&a->once_check, ag_agent_on_once_check, AG_ONCE_CHECK_MS, AG_ONCE_CHECK_MS);
         return;
     }
     uv_timer_start(&a->sweep_timer, ag_agent_on_sweep_timer, cfg->interval_ms, cfg->interval_ms);
     uv_timer_start(&a->hb_timer, ag_agent_on_hb_timer, cfg->heartbeat_interval_ms,
                    cfg->heartbeat_interval_ms);
-    cm_info(AG_MOD, "started", "collector=%s interval_ms=%llu cgroup_mode=%s", cfg->collector,
-            (unsigned long long)cfg->interval_ms, cm_cgroup_mode_name(a->hello.cgroup_mode));
+    cm_info(AG_MOD, "started", "collector=%s interval_ms=%llu cgroup_mode=%s window=%lld",
+            cfg->collector, (unsigned long long)cfg->interval_ms,
+            cm_cgroup_mode_name(a->hello.cgroup_mode), (long long)cfg->window);
 }
 
 int ag_run(const struct ag_config *cfg)
@@ -376,7 +323,6 @@ int ag_run(const struct ag_config *cfg)
         cm_warn(AG_MOD, "event loop closed with handles open", "err=\"%s\"", uv_strerror(rc));
     int code = a->exit_code;
     ag_cgroup_free(a->cg);
-    ag_seqstore_free(a->seq);
     free(a);
     return code;
 }

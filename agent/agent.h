@@ -1,15 +1,19 @@
 /* agent.h - the agent daemon: one libuv loop that sweeps cgroups on a timer,
- * splits each sweep into envelopes, and sends them to the collector (or, with
- * --print, writes them to stdout as JSON).
+ * splits each sweep into envelopes, and hands them to the sender (spooled on
+ * disk, delivered until acked), or, with --print, writes them to stdout as
+ * JSON.
  *
  * Modes (from struct ag_config):
  *   --once --print  one sweep, one JSON document on stdout; needs no
  *                   collector, no key file and no state directory
  *   --print         one JSON line per sweep, forever
- *   --once          Hello + one sweep, wait up to AG_ONCE_WAIT_MS for acks
- *   (none)          run until SIGINT/SIGTERM
+ *   --once          one sweep spooled, Hello + delivery once connected; exit
+ *                   0 when the spool is drained within AG_ONCE_WAIT_MS, 1
+ *                   otherwise (what is unacked stays spooled)
+ *   (none)          run until SIGINT/SIGTERM; unacked envelopes stay in the
+ *                   spool and go out after the next start
  * Sending modes need collector_public_key and key_file (mode 0600) and keep
- * the sequence numbers in state_dir. */
+ * the sequence numbers and the spool in state_dir. */
 #ifndef AG_AGENT_H
 #define AG_AGENT_H
 

@@ -37,8 +37,6 @@ struct ag_client {
     bool connected;
     char *endpoint;
     char public_z85[CM_KEY_Z85_LEN + 1];
-    uint64_t *unacked; /* seqs in send order */
-    size_t n_unacked, max_unacked;
     struct ag_client_stats stats;
     ag_client_connect_cb on_connect;
     ag_client_ack_cb on_ack;
@@ -55,7 +53,6 @@ static void ag_client_release(struct ag_client *c)
         zmq_close(c->dealer);
     }
     if (c->ctx) zmq_ctx_term(c->ctx);
-    free(c->unacked);
     free(c->endpoint);
     free(c);
 }
@@ -80,29 +77,6 @@ void ag_client_free(struct ag_client *c)
         uv_close(hs[i], ag_client_on_close);
 }
 
-static void ag_client_track(struct ag_client *c, uint64_t seq)
-{
-    if (c->n_unacked == c->max_unacked) {
-        memmove(c->unacked, c->unacked + 1, (c->n_unacked - 1) * sizeof *c->unacked);
-        c->n_unacked--;
-        c->stats.forgotten++;
-    }
-    c->unacked[c->n_unacked++] = seq;
-}
-
-/* Acks mostly arrive in send order, so the search starts at the oldest. */
-static void ag_client_untrack(struct ag_client *c, uint64_t seq)
-{
-    for (size_t i = 0; i < c->n_unacked; i++) {
-        if (c->unacked[i] == seq) {
-            memmove(c->unacked + i, c->unacked + i + 1,
-                    (c->n_unacked - i - 1) * sizeof *c->unacked);
-            c->n_unacked--;
-            return;
-        }
-    }
-}
-
 static void ag_client_handle_message(struct ag_client *c, const void *data, size_t len)
 {
     struct cm_server_msg msg;
@@ -118,7 +92,6 @@ static void ag_client_handle_message(struct ag_client *c, const void *data, size
         return;
     }
     if (msg.kind != CM_SERVER_ACK) return;
-    ag_client_untrack(c, msg.body.ack.seq);
     if (msg.body.ack.status == CM_ACK_STORED)
         c->stats.acked++;
     else
@@ -322,8 +295,6 @@ int ag_client_new(uv_loop_t *loop, const struct ag_client_opts *opts, struct ag_
 {
     struct ag_client *c = cm_xcalloc(1, sizeof *c);
     c->endpoint = cm_xstrdup(opts->endpoint);
-    c->max_unacked = opts->max_unacked ? opts->max_unacked : AG_CLIENT_MAX_UNACKED;
-    c->unacked = cm_xcalloc(c->max_unacked, sizeof *c->unacked);
     c->on_connect = opts->on_connect;
     c->on_ack = opts->on_ack;
     c->on_refused = opts->on_refused;
@@ -344,12 +315,11 @@ bool ag_client_is_connected(const struct ag_client *c)
     return c->connected;
 }
 
-int ag_client_send(struct ag_client *c, uint64_t seq, const void *buf, size_t len)
+int ag_client_send(struct ag_client *c, const void *buf, size_t len)
 {
     if (c->closing) return -ESHUTDOWN;
     if (!c->connected) return -ENOTCONN;
     if (zmq_send(c->dealer, buf, len, ZMQ_DONTWAIT) < 0) return -errno;
-    ag_client_track(c, seq);
     c->stats.sent++;
     /* The send may have consumed the edge that announced an Ack. */
     int events = 0;
@@ -357,11 +327,6 @@ int ag_client_send(struct ag_client *c, uint64_t seq, const void *buf, size_t le
     if (zmq_getsockopt(c->dealer, ZMQ_EVENTS, &events, &sz) == 0 && (events & ZMQ_POLLIN))
         uv_timer_start(&c->drain_timer, ag_client_on_drain_timer, 0, 0);
     return 0;
-}
-
-size_t ag_client_unacked(const struct ag_client *c)
-{
-    return c->n_unacked;
 }
 
 void ag_client_get_stats(const struct ag_client *c, struct ag_client_stats *out)

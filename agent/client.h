@@ -6,13 +6,12 @@
  * CURVE handshake, so the caller's on_connect runs on every (re)connect (the
  * agent sends Hello there), and a refused key is logged clearly.
  *
- * The client sends already-encoded envelopes and reports each Ack; it keeps
- * the seqs it sent and has not seen acked (bounded; the oldest are forgotten
- * and counted when the bound is hit). It does not keep the bytes: resending
- * after a lost connection is the job of the disk spool that will sit in
- * front of ag_client_send (a later issue). ZMQ_IMMEDIATE is on, so nothing
- * is queued for a connection that is not up: a send while disconnected
- * fails with -ENOTCONN instead of piling up in memory.
+ * The client is a transport only: it sends already-encoded envelopes and
+ * reports each Ack, each handshake and each refusal. It keeps no record of
+ * what is unacked and never resends: that is the sender's job (sender.c,
+ * over the disk spool). ZMQ_IMMEDIATE is on, so nothing is queued for a
+ * connection that is not up: a send while disconnected fails with -ENOTCONN
+ * (the caller keeps the record) instead of piling up in memory.
  *
  * Logs connection events (rate-limited); never logs message contents or
  * secrets. */
@@ -27,7 +26,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define AG_CLIENT_MAX_UNACKED 10000
 #define AG_CLIENT_LINGER_MS 1000
 
 /* Called on the loop thread after each successful CURVE handshake. */
@@ -42,7 +40,6 @@ struct ag_client_opts {
     const char *endpoint;            /* "tcp://host:port"; copied */
     const char *server_public_z85;   /* collector key, 40 Z85 characters; copied */
     const struct cm_keypair *keys;   /* this agent's key pair; copied */
-    size_t max_unacked;              /* 0 = AG_CLIENT_MAX_UNACKED */
     ag_client_connect_cb on_connect; /* may be NULL */
     ag_client_ack_cb on_ack;         /* may be NULL */
     ag_client_refused_cb on_refused; /* may be NULL */
@@ -53,7 +50,6 @@ struct ag_client_stats {
     uint64_t sent;         /* envelopes handed to ZeroMQ */
     uint64_t acked;        /* Acks with status STORED */
     uint64_t rejected;     /* Acks with status REJECTED */
-    uint64_t forgotten;    /* unacked seqs dropped from tracking at the bound */
     uint64_t connects;     /* successful handshakes */
     uint64_t bad_messages; /* server messages that did not decode */
     uint64_t refused;      /* handshakes refused by the collector (key not enrolled) */
@@ -68,12 +64,11 @@ struct ag_client;
 int ag_client_new(uv_loop_t *loop, const struct ag_client_opts *opts, struct ag_client **out,
                   char *err, size_t errlen);
 bool ag_client_is_connected(const struct ag_client *c);
-/* Sends one encoded envelope (buf borrowed for the call) and tracks seq as
- * unacked. Returns 0, -ENOTCONN while no connection is up, -EAGAIN when
- * ZeroMQ's queue is full, or another -errno. On failure nothing is tracked. */
-int ag_client_send(struct ag_client *c, uint64_t seq, const void *buf, size_t len);
-/* Number of seqs sent and not yet acked (for the Heartbeat). */
-size_t ag_client_unacked(const struct ag_client *c);
+/* Sends one encoded envelope (buf borrowed for the call). Returns 0,
+ * -ENOTCONN while no connection is up, -EAGAIN when ZeroMQ's queue is full
+ * (high-water mark; retry later), -ESHUTDOWN after ag_client_free, or
+ * another -errno. Acks arrive later through on_ack, never inside this call. */
+int ag_client_send(struct ag_client *c, const void *buf, size_t len);
 void ag_client_get_stats(const struct ag_client *c, struct ag_client_stats *out);
 /* Stops watching and closes the libuv handles; the sockets and memory are
  * released from the handles' close callbacks, so the caller must run the

@@ -11,6 +11,8 @@
 
 #define OFF(f) offsetof(struct ag_config, f)
 #define HOUR_MS (3600LL * 1000)
+#define KIB 1024LL
+#define TIB (1024LL * 1024 * 1024 * 1024)
 
 const struct cm_opt ag_config_options[] = {
     {"collector", CM_OPT_STRING, OFF(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0,
@@ -30,9 +32,20 @@ const struct cm_opt ag_config_options[] = {
     {"heartbeat_interval_ms", CM_OPT_DURATION_MS, OFF(heartbeat_interval_ms), "30s", 1000, HOUR_MS,
      NULL, 0, "time between heartbeats to the collector"},
     {"state_dir", CM_OPT_STRING, OFF(state_dir), "/var/lib/boxwatch-agent", 0, 0, NULL, 0,
-     "directory for the agent's durable state (sequence numbers)"},
+     "directory for the agent's durable state (sequence numbers, spool/)"},
     {"max_samples_per_envelope", CM_OPT_INT, OFF(max_samples_per_envelope), "1000", 1,
      CM_WIRE_MAX_SAMPLES, NULL, 0, "container samples in one message; a sweep is split"},
+    {"spool_max_bytes", CM_OPT_INT, OFF(spool_max_bytes), "268435456", 64 * KIB, TIB, NULL, 0,
+     "bytes the disk spool of unacked envelopes may use; when full the oldest are dropped "
+     "(and counted)"},
+    {"spool_segment_bytes", CM_OPT_INT, OFF(spool_segment_bytes), "0", 0, TIB, NULL, 0,
+     "size of one spool segment file; 0 = min(4 MiB, spool_max_bytes / 4)"},
+    {"spool_fsync", CM_OPT_ENUM, OFF(spool_fsync), "always", 0, 0, "always|interval|never", 0,
+     "fsync the spool after every append, once a second, or never (kernel decides)"},
+    {"window", CM_OPT_INT, OFF(window), "64", 1, 100000, NULL, 0,
+     "envelopes sent and waiting for an ack at most"},
+    {"ack_timeout_ms", CM_OPT_DURATION_MS, OFF(ack_timeout_ms), "10s", 100, HOUR_MS, NULL, 0,
+     "resend everything unacked when the oldest envelope waited this long for its ack"},
     {"log_level", CM_OPT_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error", 0,
      "least severe log level written"},
     {"once", CM_OPT_BOOL, OFF(once), "false", 0, 0, NULL, CM_OPT_CLI_ONLY,
@@ -59,6 +72,10 @@ static int ag_config_validate(const struct ag_config *cfg, char *err, size_t err
     }
     if (!cfg->host_root || !*cfg->host_root) {
         snprintf(err, errlen, "config key 'host_root': must not be empty (use \"/\")");
+        return CM_ECONFIG;
+    }
+    if (cfg->spool_segment_bytes > cfg->spool_max_bytes) {
+        snprintf(err, errlen, "config key 'spool_segment_bytes': larger than spool_max_bytes");
         return CM_ECONFIG;
     }
     if (!cfg->state_dir || !*cfg->state_dir) {

@@ -23,8 +23,13 @@ struct ag_config {
     struct cm_strlist container_patterns;
     uint64_t interval_ms;           /* between sweeps */
     uint64_t heartbeat_interval_ms; /* between heartbeats */
-    char *state_dir;                /* holds the seq file */
+    char *state_dir;                /* holds the seq file and spool/ */
     int64_t max_samples_per_envelope;
+    int64_t spool_max_bytes;     /* bound on the spool; the oldest data goes first */
+    int64_t spool_segment_bytes; /* 0 = the spool's default */
+    char *spool_fsync;           /* always|interval|never */
+    int64_t window;              /* envelopes in flight */
+    uint64_t ack_timeout_ms;     /* resend all unacked when the oldest waited this long */
     char *log_level;
     bool once;  /* one sweep, then exit */
     bool print; /* print JSON to stdout instead of sending */

@@ -33,29 +33,32 @@ typedef void (*ag_sender_refused_cb)(void *data);
 typedef void (*ag_sender_progress_cb)(void *data);
 
 struct ag_sender_opts {
-    const char *state_dir;          /* seq store and spool/ live here */
-    const char *endpoint;           /* collector, "tcp://host:port" */
-    const char *server_public_z85;  /* collector's public key */
-    const struct cm_keypair *keys;  /* this agent's key pair */
-    const struct cm_hello *hello;   /* sent on every connect; copied */
+    const char *state_dir;         /* seq store and spool/ live here */
+    const char *endpoint;          /* collector, "tcp://host:port" */
+    const char *server_public_z85; /* collector's public key */
+    const struct cm_keypair *keys; /* this agent's key pair */
+    const struct cm_hello *hello;  /* sent on every connect; copied */
     uint64_t spool_max_bytes;
-    uint64_t spool_segment_bytes;   /* 0 = spool default */
+    uint64_t spool_segment_bytes; /* 0 = spool default */
     enum ag_spool_fsync spool_fsync;
-    size_t window;                  /* envelopes in flight; 0 = default */
-    uint64_t ack_timeout_ms;        /* 0 = default */
-    ag_sender_refused_cb on_refused;    /* may be NULL */
-    ag_sender_progress_cb on_progress;  /* may be NULL */
+    size_t window;                     /* envelopes in flight; 0 = default */
+    uint64_t ack_timeout_ms;           /* 0 = default */
+    ag_sender_refused_cb on_refused;   /* may be NULL */
+    ag_sender_progress_cb on_progress; /* may be NULL */
     void *data;
 };
 
 struct ag_sender_stats {
     struct ag_spool_stats spool;
-    uint64_t in_flight;   /* sent, waiting for an ack */
-    uint64_t sent;        /* sends handed to ZeroMQ, resends included */
-    uint64_t resent;      /* of which resends */
-    uint64_t acked;       /* STORED acks for spooled records */
-    uint64_t rejected;    /* REJECTED acks (the record is removed, never resent) */
+    uint64_t in_flight; /* sent, waiting for an ack */
+    uint64_t sent;      /* sends handed to ZeroMQ, resends included */
+    uint64_t resent;    /* of which resends */
+    uint64_t acked;     /* STORED acks for spooled records */
+    uint64_t rejected;  /* REJECTED acks (the record is removed, never resent) */
     uint64_t connects;
+    uint64_t timeouts;         /* ack timeouts (each restarts the pass at the oldest unacked) */
+    uint64_t failed_envelopes; /* submits that never reached the spool (counted as dropped) */
+    uint64_t failed_samples;
 };
 
 struct ag_sender;
@@ -67,8 +70,8 @@ int ag_sender_new(uv_loop_t *loop, const struct ag_sender_opts *opts, struct ag_
  * the envelope is durably in the spool (sent or not), or an error when it
  * could not be spooled (it is then lost and counted as dropped). */
 int ag_sender_submit(struct ag_sender *s, struct cm_envelope *env, uint32_t samples);
-/* Sends a Heartbeat built from the spool's counters (not spooled; skipped
- * when disconnected). */
+/* Sends a Heartbeat built from the spool's counters (not spooled). Returns
+ * 0, or -ENOTCONN / -EAGAIN when it was skipped (disconnected, queue full). */
 int ag_sender_heartbeat(struct ag_sender *s, uint64_t containers);
 void ag_sender_get_stats(const struct ag_sender *s, struct ag_sender_stats *out);
 /* True when nothing spooled is waiting for an ack. */

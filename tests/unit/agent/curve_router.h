@@ -2,12 +2,23 @@
  * tests: bound on tcp://127.0.0.1:* (endpoint read back), run in a thread,
  * decoding every envelope with the real codec and answering with an Ack.
  * With `deny`, a ZAP handler refuses every client key (what the collector
- * does for an agent it has not enrolled). Header-only (static functions) so test_client.c and
- * test_agent.c share it without a separate library; it is not a test file of its own. */
+ * does for an agent it has not enrolled).
+ *
+ * Faults for the delivery tests, all counted in metrics envelopes received
+ * (Hello and Heartbeat are always answered at once unless `silent`):
+ *   withhold       the first N get no Ack (lost acks; resends are answered)
+ *   reject_nth     the Nth is answered REJECTED
+ *   batch_idle_ms  Acks are held until no envelope came for this long, and
+ *                  max_waiting records how many were held at once
+ *   restart_after  after the Nth (unanswered) the socket is closed and bound
+ *                  again on the same port; later ones are answered
+ * Header-only (static functions) so the agent's tests share it without a
+ * separate library; it is not a test file of its own. */
 #ifndef BW_TEST_CURVE_ROUTER_H
 #define BW_TEST_CURVE_ROUTER_H
 
 #include "common/keys.h"
+#include "common/timeutil.h"
 #include "proto/wire.h"
 
 #include <criterion/criterion.h>
@@ -15,9 +26,18 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
-#define TR_MAX 256
+#define TR_MAX 1024
+#define TR_HELD_MAX 256
+
+struct tr_held {
+    uint8_t id[256];
+    size_t idlen;
+    uint64_t seq;
+    enum cm_ack_status status;
+};
 
 struct tr_router {
     void *ctx, *sock; /* sock: created here, used and closed by the thread */
@@ -27,24 +47,37 @@ struct tr_router {
     struct cm_keypair keys;
     enum cm_ack_status answer; /* what every Ack says */
     bool silent;               /* send no Acks at all */
+    size_t withhold, reject_nth, restart_after;
+    int64_t batch_idle_ms;
     atomic_bool stop;
     pthread_t thread;
-    /* results: written by the thread, read after tr_router_stop */
-    size_t n;
+    /* results: written by the thread; n is published last, so entries below
+     * a loaded n may be read while the thread runs */
+    atomic_size_t n;
     enum cm_body_kind kinds[TR_MAX];
     uint64_t seqs[TR_MAX];
     size_t samples[TR_MAX];
     char hostname[CM_WIRE_HOSTNAME_MAX + 1];
-    int bad;     /* undecodable envelopes */
-    int denials; /* ZAP requests refused */
+    struct cm_heartbeat hb; /* the last Heartbeat */
+    atomic_int heartbeats;
+    size_t metrics;     /* metrics envelopes received */
+    size_t restart_at;  /* n when the socket was closed (0 = never) */
+    size_t max_waiting; /* most Acks held at once (batch_idle_ms) */
+    int bad;            /* undecodable envelopes */
+    int denials;        /* ZAP requests refused */
+    /* thread-private */
+    struct tr_held held[TR_HELD_MAX];
+    size_t n_held;
+    int64_t last_rx_ms;
 };
 
-static void tr_router_reply(struct tr_router *r, zmq_msg_t *id, uint64_t seq)
+static void tr_router_reply(struct tr_router *r, const void *id, size_t idlen, uint64_t seq,
+                            enum cm_ack_status status)
 {
     struct cm_server_msg msg = {.kind = CM_SERVER_ACK};
     msg.body.ack.seq = seq;
-    msg.body.ack.status = r->answer;
-    if (r->answer == CM_ACK_REJECTED)
+    msg.body.ack.status = status;
+    if (status == CM_ACK_REJECTED)
         snprintf(msg.body.ack.reason, sizeof msg.body.ack.reason, "test says no");
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -52,9 +85,60 @@ static void tr_router_reply(struct tr_router *r, zmq_msg_t *id, uint64_t seq)
         r->bad++;
         return;
     }
-    zmq_send(r->sock, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
+    zmq_send(r->sock, id, idlen, ZMQ_SNDMORE);
     zmq_send(r->sock, buf, len, 0);
     free(buf);
+}
+
+static void tr_router_flush(struct tr_router *r)
+{
+    for (size_t i = 0; i < r->n_held; i++)
+        tr_router_reply(r, r->held[i].id, r->held[i].idlen, r->held[i].seq, r->held[i].status);
+    r->n_held = 0;
+}
+
+static void tr_router_open(struct tr_router *r)
+{
+    int one = 1, linger = 0;
+    r->sock = zmq_socket(r->ctx, ZMQ_ROUTER);
+    cr_assert_not_null(r->sock);
+    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
+    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_CURVE_SECRETKEY, r->keys.secret_z85, 41), 0);
+    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger), 0);
+}
+
+/* Closes the socket (the agent sees a disconnect) and binds a new one on
+ * the same port; the old listener goes away asynchronously, so retry. */
+static void tr_router_restart(struct tr_router *r)
+{
+    r->restart_at = atomic_load(&r->n);
+    r->n_held = 0;
+    zmq_close(r->sock);
+    tr_router_open(r);
+    for (int i = 0; i < 200 && zmq_bind(r->sock, r->endpoint) != 0; i++)
+        usleep(10 * 1000);
+}
+
+/* Decides the Ack of a metrics envelope: none, now, or held. */
+static void tr_router_answer_metrics(struct tr_router *r, zmq_msg_t *id, uint64_t seq)
+{
+    size_t m = ++r->metrics;
+    enum cm_ack_status status = m == r->reject_nth ? CM_ACK_REJECTED : r->answer;
+    if (r->restart_after && !r->restart_at) {
+        if (m >= r->restart_after) tr_router_restart(r);
+        return;
+    }
+    if (m <= r->withhold) return;
+    if (r->batch_idle_ms <= 0 || r->n_held == TR_HELD_MAX) {
+        tr_router_reply(r, zmq_msg_data(id), zmq_msg_size(id), seq, status);
+        return;
+    }
+    struct tr_held *h = &r->held[r->n_held++];
+    h->idlen = zmq_msg_size(id) < sizeof h->id ? zmq_msg_size(id) : sizeof h->id;
+    memcpy(h->id, zmq_msg_data(id), h->idlen);
+    h->seq = seq;
+    h->status = status;
+    if (r->n_held > r->max_waiting) r->max_waiting = r->n_held;
 }
 
 static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body)
@@ -67,14 +151,24 @@ static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body
         r->bad++;
         return;
     }
-    if (r->n < TR_MAX) {
-        r->kinds[r->n] = env.kind;
-        r->seqs[r->n] = env.seq;
-        r->samples[r->n] = env.kind == CM_BODY_METRICS ? env.body.metrics.n : 0;
-        r->n++;
+    size_t n = atomic_load(&r->n);
+    if (n < TR_MAX) {
+        r->kinds[n] = env.kind;
+        r->seqs[n] = env.seq;
+        r->samples[n] = env.kind == CM_BODY_METRICS ? env.body.metrics.n : 0;
+        atomic_store(&r->n, n + 1);
     }
     if (env.kind == CM_BODY_HELLO) memcpy(r->hostname, env.body.hello.hostname, sizeof r->hostname);
-    if (!r->silent) tr_router_reply(r, id, env.seq);
+    if (env.kind == CM_BODY_HEARTBEAT) {
+        r->hb = env.body.heartbeat;
+        atomic_fetch_add(&r->heartbeats, 1);
+    }
+    if (!r->silent) {
+        if (env.kind == CM_BODY_METRICS)
+            tr_router_answer_metrics(r, id, env.seq);
+        else
+            tr_router_reply(r, zmq_msg_data(id), zmq_msg_size(id), env.seq, r->answer);
+    }
     cm_wire_envelope_close(&env);
 }
 
@@ -111,9 +205,12 @@ static void *tr_router_main(void *arg)
     struct tr_router *r = arg;
     while (!atomic_load(&r->stop)) {
         zmq_pollitem_t its[2] = {{r->sock, 0, ZMQ_POLLIN, 0}, {r->zap, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(its, r->zap ? 2 : 1, 50) <= 0) continue;
+        int64_t now = cm_time_mono_ns() / 1000000;
+        if (r->n_held > 0 && now - r->last_rx_ms >= r->batch_idle_ms) tr_router_flush(r);
+        if (zmq_poll(its, r->zap ? 2 : 1, 10) <= 0) continue;
         if (r->zap && (its[1].revents & ZMQ_POLLIN)) tr_router_zap_deny(r);
         if (!(its[0].revents & ZMQ_POLLIN)) continue;
+        r->last_rx_ms = cm_time_mono_ns() / 1000000;
         zmq_msg_t id, body;
         zmq_msg_init(&id);
         zmq_msg_init(&body);
@@ -130,7 +227,7 @@ static void *tr_router_main(void *arg)
 
 static void tr_router_start(struct tr_router *r)
 {
-    int one = 1, linger = 0;
+    int linger = 0;
     size_t len = sizeof r->endpoint;
     cr_assert_eq(cm_keys_generate(&r->keys), 0);
     r->ctx = zmq_ctx_new();
@@ -139,13 +236,10 @@ static void tr_router_start(struct tr_router *r)
         cr_assert_eq(zmq_setsockopt(r->zap, ZMQ_LINGER, &linger, sizeof linger), 0);
         cr_assert_eq(zmq_bind(r->zap, "inproc://zeromq.zap.01"), 0);
     }
-    r->sock = zmq_socket(r->ctx, ZMQ_ROUTER);
-    cr_assert_not_null(r->sock);
-    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
-    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_CURVE_SECRETKEY, r->keys.secret_z85, 41), 0);
-    cr_assert_eq(zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger), 0);
+    tr_router_open(r);
     cr_assert_eq(zmq_bind(r->sock, "tcp://127.0.0.1:*"), 0);
     cr_assert_eq(zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, r->endpoint, &len), 0);
+    atomic_store(&r->n, 0);
     atomic_store(&r->stop, false);
     cr_assert_eq(pthread_create(&r->thread, NULL, tr_router_main, r), 0);
 }

@@ -1,9 +1,12 @@
 /* test_agent.c - ag_run end to end on a fixture host root: --once --print
  * without collector or keys, --once against a real CURVE ROUTER (all acked ->
- * 0, rejected -> 1), seqs growing across runs, a normal run stopped by
- * SIGTERM, and the start-up refusals (unsafe key file, no collector key). */
+ * 0, rejected -> 1), seqs growing across runs, a sweep refused by the
+ * collector delivered by the next run, a normal run stopped by SIGTERM
+ * (unacked envelopes stay spooled), and the start-up refusals (unsafe key
+ * file, no collector key). */
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "agent/spool.h"
 #include "common/timeutil.h"
 #include "tests/unit/agent/curve_router.h"
 #include "tests/util/testutil.h"
@@ -173,8 +176,45 @@ Test(agent, once_sends_hello_then_samples_and_exits_0_when_acked)
             cr_assert_eq(r.samples[i], 1, "max_samples_per_envelope=1");
         }
     }
-    for (size_t i = 1; i < r.n; i++)
-        cr_assert_gt(r.seqs[i], r.seqs[i - 1], "seq %zu does not grow across runs", i);
+    /* The sweep is spooled before the connection is up, so each run's Hello
+     * (numbered on connect) comes first on the wire with the highest seq. */
+    for (size_t run = 0; run < 2; run++) {
+        size_t first = run * per_run;
+        for (size_t i = first + 2; i < first + per_run; i++)
+            cr_assert_gt(r.seqs[i], r.seqs[i - 1], "records go out in seq order");
+        cr_assert_gt(r.seqs[first], r.seqs[first + per_run - 1]);
+    }
+    cr_assert_gt(r.seqs[per_run + 1], r.seqs[0], "seqs grow across runs");
+}
+
+static int count_kind(const struct tr_router *r, enum cm_body_kind kind)
+{
+    int k = 0;
+    for (size_t i = 0; i < r->n; i++)
+        k += r->kinds[i] == kind;
+    return k;
+}
+
+/* The sweep of a run whose key was refused stays spooled; the next run
+ * delivers it along with its own: nothing lost. */
+Test(agent, a_refused_run_leaves_its_sweep_for_the_next)
+{
+    cJSON *doc = NULL;
+    cr_assert_eq(print_once("1", &doc), 0);
+    int per_sweep = count_samples(cJSON_GetObjectItem(doc, "metrics"));
+    cJSON_Delete(doc);
+    write_key(0600);
+    struct tr_router deny = {.deny = true}, ok = {.answer = CM_ACK_STORED};
+    tr_router_start(&deny);
+    cr_assert_eq(send_once(&deny), 1);
+    tr_router_stop(&deny);
+    tr_router_start(&ok);
+    int code = send_once(&ok);
+    tr_router_stop(&ok);
+    char *log = tu_read_file(out_path, NULL);
+    cr_assert_eq(code, 0, "%s", log);
+    free(log);
+    cr_assert_eq(count_kind(&ok, CM_BODY_METRICS), 2 * per_sweep, "both sweeps arrive, once each");
 }
 
 /* One --once run with a key of `key_mode` against a ROUTER that answers
@@ -242,18 +282,19 @@ static void *send_sigterm(void *arg)
     return NULL;
 }
 
-Test(agent, runs_until_sigterm_with_heartbeats)
+/* Runs the daemon (sweeps every 100 ms, heartbeats every second, spool
+ * fsync `fsync`) against r until SIGTERM after 1.5 s; asserts exit 0. */
+static void run_until_sigterm(struct tr_router *r, const char *fsync)
 {
     write_key(0600);
-    struct tr_router r = {.answer = CM_ACK_STORED};
-    tr_router_start(&r);
+    tr_router_start(r);
     const char *args[] = {"x",
                           "--host-root",
                           fixture_root(),
                           "--collector",
-                          r.endpoint,
+                          r->endpoint,
                           "--collector-public-key",
-                          r.keys.public_z85,
+                          r->keys.public_z85,
                           "--key-file",
                           key_path,
                           "--state-dir",
@@ -262,23 +303,49 @@ Test(agent, runs_until_sigterm_with_heartbeats)
                           "100ms",
                           "--heartbeat-interval-ms",
                           "1s",
+                          "--spool-fsync",
+                          fsync,
                           NULL};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, send_sigterm, NULL), 0);
     int code = run_captured(2, args);
     pthread_join(t, NULL);
-    tr_router_stop(&r);
+    tr_router_stop(r);
     char *log = tu_read_file(out_path, NULL);
     cr_assert_eq(code, 0, "%s", log);
     cr_assert(strstr(log, "stopping") != NULL, "%s", log);
     free(log);
+}
+
+Test(agent, runs_until_sigterm_with_heartbeats)
+{
+    struct tr_router r = {.answer = CM_ACK_STORED};
+    run_until_sigterm(&r, "always");
     cr_assert_gt(r.n, 2);
     cr_assert_eq(r.kinds[0], CM_BODY_HELLO);
-    int metrics = 0, heartbeats = 0;
-    for (size_t i = 0; i < r.n; i++) {
-        metrics += r.kinds[i] == CM_BODY_METRICS;
-        heartbeats += r.kinds[i] == CM_BODY_HEARTBEAT;
-    }
-    cr_assert_geq(metrics, 3, "sweeps every 100 ms for 1.5 s");
-    cr_assert_geq(heartbeats, 1);
+    cr_assert_geq(count_kind(&r, CM_BODY_METRICS), 3, "sweeps every 100 ms for 1.5 s");
+    cr_assert_geq(count_kind(&r, CM_BODY_HEARTBEAT), 1);
+    cr_assert_eq(r.hb.unacked, 0, "everything before the heartbeat was acked");
+    cr_assert_gt(r.hb.envelopes_total, 0);
+}
+
+/* Nobody acks: SIGTERM still exits 0 and every envelope stays spooled. */
+Test(agent, sigterm_keeps_the_unacked_in_the_spool)
+{
+    struct tr_router r = {.silent = true};
+    run_until_sigterm(&r, "interval");
+    int metrics = count_kind(&r, CM_BODY_METRICS);
+    cr_assert_geq(metrics, 3);
+
+    char spool_dir[4200], err[256] = "";
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", state_dir);
+    struct ag_spool_opts so = {.dir = spool_dir, .max_bytes = 256u << 20};
+    struct ag_spool *sp = NULL;
+    struct ag_spool_stats st;
+    cr_assert_eq(ag_spool_open(&so, &sp, err, sizeof err), 0, "%s", err);
+    ag_spool_get_stats(sp, &st);
+    ag_spool_free(sp);
+    cr_assert_geq(st.pending, (uint64_t)metrics, "what was sent and not acked is still spooled");
+    cr_assert_eq(st.pending, st.envelopes_total, "nothing was acked or dropped");
+    cr_assert_eq(st.recovered_cut_bytes, 0, "a clean stop leaves no torn tail");
 }

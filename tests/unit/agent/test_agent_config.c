@@ -56,6 +56,32 @@ Test(agent_config, defaults)
     cr_assert_str_eq(cfg.log_level, "info");
     cr_assert(!cfg.once);
     cr_assert(!cfg.print);
+    cr_assert_eq(cfg.spool_max_bytes, 256LL << 20);
+    cr_assert_eq(cfg.spool_segment_bytes, 0);
+    cr_assert_str_eq(cfg.spool_fsync, "always");
+    cr_assert_eq(cfg.window, 64);
+    cr_assert_eq(cfg.ack_timeout_ms, 10000);
+    ag_config_free(&cfg);
+}
+
+Test(agent_config, delivery_keys_from_file_and_flags)
+{
+    cr_assert_eq(tu_write_file(dir, "agent.json",
+                               "{\"spool_max_bytes\": 65536, \"spool_segment_bytes\": 16384,\n"
+                               " \"spool_fsync\": \"interval\", \"window\": 8,\n"
+                               " \"ack_timeout_ms\": \"250ms\"}\n"),
+                 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/agent.json", dir);
+    struct ag_config cfg;
+    char err[CM_CONFIG_ERRLEN] = "";
+    const char *args[] = {"x", "--config", path, "--window", "2", NULL};
+    cr_assert_eq(load(&cfg, err, args), 0, "%s", err);
+    cr_assert_eq(cfg.spool_max_bytes, 65536, "as low as 64 KiB for tests");
+    cr_assert_eq(cfg.spool_segment_bytes, 16384);
+    cr_assert_str_eq(cfg.spool_fsync, "interval");
+    cr_assert_eq(cfg.window, 2, "the flag overrides the file");
+    cr_assert_eq(cfg.ack_timeout_ms, 250);
     ag_config_free(&cfg);
 }
 
@@ -121,6 +147,17 @@ Test(agent_config, bad_values_name_the_key)
     expect_bad(a7, "no-such-option");
     const char *a8[] = {"x", "stray", NULL};
     expect_bad(a8, "stray");
+    const char *a9[] = {"x", "--spool-max-bytes", "1000", NULL};
+    expect_bad(a9, "spool_max_bytes");
+    const char *a10[] = {"x", "--spool-fsync", "sometimes", NULL};
+    expect_bad(a10, "spool_fsync");
+    const char *a11[] = {"x", "--window", "0", NULL};
+    expect_bad(a11, "window");
+    const char *a12[] = {"x", "--ack-timeout-ms", "50ms", NULL};
+    expect_bad(a12, "ack_timeout_ms");
+    const char *a13[] = {"x", "--spool-max-bytes", "65536", "--spool-segment-bytes", "131072",
+                         NULL};
+    expect_bad(a13, "spool_segment_bytes");
 }
 
 Test(agent_config, file_errors_name_the_key)
@@ -165,7 +202,8 @@ Test(agent_config, help_lists_every_option)
             if (*p == '_') *p = '-';
         cr_assert(strstr(text, flag) != NULL, "--help lacks %s", flag);
     }
-    cr_assert_geq(n, 13, "every option of the brief is in the table");
+    cr_assert_geq(n, 18, "every option of the brief is in the table");
+    cr_assert(strstr(text, "always|interval|never") != NULL, "%s", text);
     cr_assert(strstr(text, "(default: 10000") || strstr(text, "(default: 10s)"),
               "defaults are shown: %s", text);
     cr_assert(strstr(text, "--once --print") != NULL);
