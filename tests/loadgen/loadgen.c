@@ -84,10 +84,10 @@ static const struct cm_opt lg_options[] = {
      NULL, 0, "after generating, wait at most this long for every envelope to be acked"},
     {"spool_max_bytes", CM_OPT_INT, OFF(spool_max_bytes), "268435456", 4096, INT64_MAX, NULL, 0,
      "bound on each agent's spool"},
-    {"spool_fsync", CM_OPT_ENUM, OFF(spool_fsync), "interval", 0, 0, "always|interval|never", 0,
-     "spool fsync policy"},
+    {"spool_fsync", CM_OPT_ENUM, OFF(spool_fsync), "always", 0, 0, "always|interval|never", 0,
+     "spool fsync policy (the agent's default: always)"},
     {"window", CM_OPT_INT, OFF(window), "64", 1, 100000, NULL, 0, "envelopes in flight per agent"},
-    {"ack_timeout_ms", CM_OPT_DURATION_MS, OFF(ack_timeout_ms), "10s", 1, 3600 * 1000LL, NULL, 0,
+    {"ack_timeout_ms", CM_OPT_DURATION_MS, OFF(ack_timeout_ms), "10s", 100, 3600 * 1000LL, NULL, 0,
      "resend the unacked when the oldest in flight waits longer than this"},
     {"heartbeat_interval", CM_OPT_DURATION_MS, OFF(heartbeat_interval_ms), "1s", 100,
      3600 * 1000LL, NULL, 0, "time between each agent's Heartbeats"},
@@ -400,7 +400,7 @@ static int lg_agent_open(struct lg *lg, struct lg_agent *ag, char *err, size_t e
     char key_path[PATH_MAX], state[PATH_MAX];
     struct cm_keypair keys;
     struct cm_hello hello;
-    enum ag_spool_fsync fs = AG_SPOOL_FSYNC_INTERVAL;
+    enum ag_spool_fsync fs = AG_SPOOL_FSYNC_ALWAYS;
     int rc;
     ag->lg = lg;
     lg_agent_containers(ag, (size_t)lg->cfg.containers);
