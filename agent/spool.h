@@ -73,10 +73,12 @@ int ag_spool_open(const struct ag_spool_opts *opts, struct ag_spool **out, char 
 int ag_spool_append(struct ag_spool *sp, uint64_t seq, uint32_t samples, const void *data,
                     size_t len);
 /* Marks seq acked. Unknown or already-acked seqs are ignored (returns
- * CM_ENOTFOUND). Segments whose records are all acked are deleted. */
+ * CM_ENOTFOUND). Segments whose records are all acked are deleted; -errno
+ * when that failed (the ack itself is kept, deletion is retried later). */
 int ag_spool_ack(struct ag_spool *sp, uint64_t seq);
 /* The oldest unacked record with seq > after (after = 0: the oldest of all).
- * Returns 0, CM_ENOTFOUND when there is none, or -errno reading it. */
+ * Returns 0, CM_ENOTFOUND when there is none, or -errno reading it. A
+ * record that no longer passes its CRC is counted as dropped and skipped. */
 int ag_spool_next(struct ag_spool *sp, uint64_t after, struct ag_spool_record *rec);
 /* Flushes to disk (fsync) and persists the ack floor; cheap when clean. */
 int ag_spool_sync(struct ag_spool *sp);
