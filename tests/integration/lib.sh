@@ -141,12 +141,13 @@ it_enroll() {
     || it_fail "enroll $1"
 }
 
-# it_start_agent CONFIG [flags...]
+# it_start_agent CONFIG [flags...]: state in $WORK/agent-state; sets AGENT_PID
 it_start_agent() {
   local cfg=$1; shift
   mkdir -p "$WORK/agent-state"
   "$AGENT" --config "$cfg" --state-dir "$WORK/agent-state" "$@" >>"$WORK/agent.log" 2>&1 &
-  PIDS+=($!)
+  AGENT_PID=$!
+  PIDS+=($AGENT_PID)
 }
 
 it_api() { curl -fsS -H "Authorization: Bearer $TOKEN" "http://$HTTP$1"; }
