@@ -197,10 +197,12 @@ static void lg_totals_take(struct lg *lg)
             continue;
         }
         ag_sender_get_stats(lg->agents[i].snd, &st);
-        t->envelopes += st.spool.envelopes_total;
-        t->samples += st.spool.samples_total;
-        t->dropped_envelopes += st.spool.dropped_envelopes;
-        t->dropped_samples += st.spool.dropped_samples;
+        /* As in the Heartbeat: what never reached the spool was produced
+         * and dropped. */
+        t->envelopes += st.spool.envelopes_total + st.failed_envelopes;
+        t->samples += st.spool.samples_total + st.failed_samples;
+        t->dropped_envelopes += st.spool.dropped_envelopes + st.failed_envelopes;
+        t->dropped_samples += st.spool.dropped_samples + st.failed_samples;
         t->pending += st.spool.pending;
         t->acked += st.acked;
         t->resent += st.resent;
