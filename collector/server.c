@@ -78,7 +78,9 @@ static void col_server_release(struct cm_envelope *env)
     cm_wire_envelope_close(env);
 }
 
-/* Decodes one [rid][payload] message; a valid envelope becomes s->pending. */
+/* Decodes one [rid][payload] message; a valid envelope becomes s->pending.
+ * So does a rejected one, as a count_only item: the server has no database,
+ * the writer adds it to the agent's received and rejected counters. */
 static void col_server_handle(struct col_server *s, zmq_msg_t *rid, zmq_msg_t *body, bool extra)
 {
     const char *agent = zmq_msg_gets(body, "User-Id");
@@ -93,13 +95,13 @@ static void col_server_handle(struct col_server *s, zmq_msg_t *rid, zmq_msg_t *b
         uint64_t seq = 0;
         cm_wire_peek_seq(zmq_msg_data(body), zmq_msg_size(body), &seq);
         col_server_reject(s, rid, agent, seq, reason, why);
-        free(it);
-        return;
+        memset(&it->env, 0, sizeof it->env);
+        it->count_only = true;
     }
     memcpy(it->agent_key, agent, CM_KEY_Z85_LEN + 1);
     memcpy(it->rid, zmq_msg_data(rid), zmq_msg_size(rid));
     it->rid_len = zmq_msg_size(rid);
-    it->release = col_server_release;
+    it->release = it->count_only ? NULL : col_server_release;
     s->pending = it;
 }
 
@@ -152,7 +154,7 @@ static void col_server_drain(struct col_server *s)
                 return;
             }
             if (rc < 0) {
-                s->pending->release(&s->pending->env);
+                if (s->pending->release) s->pending->release(&s->pending->env);
                 free(s->pending);
             }
             s->pending = NULL;
@@ -302,7 +304,7 @@ void col_server_stop(struct col_server *s)
     col_server_poll_set(s, false);
     s->stopped = true;
     if (s->pending) {
-        s->pending->release(&s->pending->env);
+        if (s->pending->release) s->pending->release(&s->pending->env);
         free(s->pending);
         s->pending = NULL;
     }

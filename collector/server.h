@@ -4,8 +4,10 @@
  * the ZAP domain "boxwatch", bound to cfg->listen. Each message is
  * [routing id][Envelope]; the sender is the User-Id the ZAP handler set
  * (its public key), never a field of the payload. Valid envelopes go to the
- * writer; invalid ones are counted by reason, logged rate-limited and
- * answered with Ack REJECTED. When the writer's queue is full the server
+ * writer; invalid ones are counted by reason, logged rate-limited,
+ * answered with Ack REJECTED and passed to the writer as count_only items
+ * (per-agent counters live in the database, which the server never
+ * touches). When the writer's queue is full the server
  * stops reading (backpressure) and resumes when acks come back. Acks from
  * the writer thread are queued under a mutex and sent on the loop thread.
  * It does not touch the database. */

@@ -3,11 +3,18 @@
  * One thread with its own PGconn takes envelopes from a bounded queue and
  * writes them in batches, one transaction per batch: duplicates by
  * (agent, seq) are dropped, Hello/Heartbeat update the agents row, samples
- * go in with COPY into day partitions it creates on demand. Only after
- * COMMIT does it report each envelope through the ack callback (STORED, or
- * REJECTED for an agent that is unknown or revoked). A database error rolls
- * back, reconnects with backoff and retries the same batch; it never exits
- * and never acks what was not committed. It does not touch sockets. */
+ * go in with COPY into day partitions it creates on demand. Dedup is by
+ * (agent, seq) in any arrival order (table agent_seqs, written in the same
+ * transaction as the data; seqs below the agent's reported spool floor are
+ * duplicates too). Only after COMMIT does it report each envelope through
+ * the ack callback (STORED, also for a duplicate; or REJECTED for an agent
+ * that is unknown or revoked). A database error rolls back, reconnects with
+ * backoff (capped at 2 s) and retries the same batch; it never exits and
+ * never acks what was not committed. Only data that PostgreSQL itself
+ * refuses as invalid (SQLSTATE class 22/23, again and again) is retried one
+ * envelope at a time and the guilty ones REJECTED. Per-agent counters
+ * (received, stored, duplicates, rejected) are added in the same
+ * transaction. It does not touch sockets. */
 #ifndef COL_WRITER_H
 #define COL_WRITER_H
 
@@ -16,6 +23,7 @@
 #include "common/keys.h"
 #include "proto/wire.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +34,10 @@ struct col_writer_item {
     uint8_t rid[COL_WRITER_RID_MAX];    /* opaque to the writer; for the ack */
     size_t rid_len;
     struct cm_envelope env;
+    /* Set by the server for an envelope the codec rejected (and the server
+     * already answered): the writer only counts it as received and rejected
+     * for agent_key; env is zeroed and never acked. */
+    bool count_only;
     /* Called (from the writer thread) when the writer is done with env; NULL
      * when the caller owns what env points to and keeps it alive until the
      * ack (tests). The server passes cm_wire_envelope_close. */

@@ -1,9 +1,14 @@
 /* writer_batch.c - the SQL of one writer batch (see writer_int.h).
  *
- * Per agent: lock its row (FOR UPDATE), drop seqs already stored, apply
- * Hello/Heartbeat, upsert its containers in one statement over unnest()
- * arrays, advance last_seq. Then one COPY of every sample row of the batch.
- * It does not retry, sleep or ack; writer.c does. */
+ * Per agent: lock its row (FOR UPDATE); drop seqs below its spool floor and
+ * repeats inside the batch; record the rest in agent_seqs (ON CONFLICT DO
+ * NOTHING RETURNING tells which are new: the others were stored before, in
+ * any order, maybe before a restart); apply the new Hello/Heartbeat bodies,
+ * upsert containers in one statement over unnest() arrays, prune agent_seqs
+ * below the floor, add the agent's counters. Then one COPY of every sample
+ * row of the batch. All of it is one transaction, so the dedup state and
+ * the data commit together or not at all. It does not retry, sleep or ack;
+ * writer.c does. */
 #include "collector/writer_int.h"
 
 #include "collector/db.h"
@@ -31,6 +36,33 @@ static const char col_upsert_sql[] =
     "first_seen = least(c.first_seen, EXCLUDED.first_seen), "
     "last_seen = greatest(c.last_seen, EXCLUDED.last_seen) "
     "RETURNING id, container_id";
+
+static void col_batch_note_state(struct col_writer_db *db, const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(db->sqlstate, sizeof db->sqlstate, "%s", s ? s : "");
+}
+
+/* Like col_db_exec/col_db_query (res NULL: no rows wanted), and keeps the
+ * SQLSTATE of a failure so writer.c can tell data PostgreSQL refuses from a
+ * database that is unwell. */
+static int col_batch_sql(struct col_writer_db *db, const char *sql, int n,
+                         const char *const *params, PGresult **out, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || (st == PGRES_COMMAND_OK && !out)) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return 0;
+    }
+    col_batch_note_state(db, res);
+    int rc = col_db_fail(db->conn, res, "database", err, errlen);
+    PQclear(res);
+    return rc;
+}
 
 void col_writer_db_init(struct col_writer_db *db, const struct col_config *cfg)
 {
@@ -91,8 +123,8 @@ static int col_batch_partitions(struct col_writer_db *db, struct col_batch *b, c
         char day[16];
         col_day_text(d, day);
         const char *const params[] = {day};
-        int rc = col_db_exec(db->conn, "SELECT boxwatch_ensure_partitions($1::date, 1)", 1, params,
-                             err, errlen);
+        int rc = col_batch_sql(db, "SELECT boxwatch_ensure_partitions($1::date, 1)", 1, params,
+                               NULL, err, errlen);
         if (rc < 0) return rc;
         if (b->nnew_days < sizeof b->new_days / sizeof b->new_days[0])
             b->new_days[b->nnew_days++] = d;
@@ -205,7 +237,7 @@ static int col_batch_upsert(struct col_writer_db *db, struct col_batch *b, int64
     snprintf(idbuf, sizeof idbuf, "%" PRId64, agent_id);
     const char *const params[] = {idbuf,         g.arr[0].data, g.arr[1].data,
                                   g.arr[2].data, g.arr[3].data, g.arr[4].data};
-    rc = col_db_query(db->conn, col_upsert_sql, 6, params, &res, err, errlen);
+    rc = col_batch_sql(db, col_upsert_sql, 6, params, &res, err, errlen);
     if (rc < 0) goto out;
     for (int r = 0; r < PQntuples(res); r++)
         col_groups_assign(b, to, &g, PQgetvalue(res, r, 1),
@@ -236,56 +268,201 @@ static void col_batch_add_rows(const struct col_writer_db *db, struct col_batch 
     }
 }
 
-static int col_batch_hello(struct col_writer_db *db, const char *id, const struct cm_hello *h,
-                           char *err, size_t errlen)
+/* A bigint parameter; counters above 2^63-1 are clamped like sample values. */
+static void col_i64_text(char out[24], uint64_t v)
 {
-    const char *const p[] = {id,
-                             h->hostname,
-                             h->machine_id,
-                             h->kernel,
-                             cm_cgroup_mode_name(h->cgroup_mode),
-                             h->agent_version};
-    return col_db_exec(db->conn,
-                       "UPDATE agents SET hostname = $2, machine_id = nullif($3, ''), "
-                       "kernel = nullif($4, ''), cgroup_mode = $5, agent_version = $6 "
-                       "WHERE id = $1",
-                       6, p, err, errlen);
+    snprintf(out, 24, "%" PRIu64, v > INT64_MAX ? (uint64_t)INT64_MAX : v);
 }
 
-static int col_batch_heartbeat(struct col_writer_db *db, const char *id,
+/* in[0..n) as text parameters p[0..n), stored in v. */
+static void col_i64_params(const uint64_t *in, size_t n, char (*v)[24], const char **p)
+{
+    for (size_t i = 0; i < n; i++) {
+        col_i64_text(v[i], in[i]);
+        p[i] = v[i];
+    }
+}
+
+/* Only a Hello newer than the one stored applies: an old one resent late
+ * must not roll the host facts back. */
+static int col_batch_hello(struct col_writer_db *db, const char *id, uint64_t seq,
+                           const struct cm_hello *h, char *err, size_t errlen)
+{
+    char sq[24];
+    col_i64_text(sq, seq);
+    const char *const p[] = {id,        h->hostname,
+                             h->machine_id, h->kernel,
+                             cm_cgroup_mode_name(h->cgroup_mode), h->agent_version,
+                             sq};
+    return col_batch_sql(db,
+                         "UPDATE agents SET hostname = $2, machine_id = nullif($3, ''), "
+                         "kernel = nullif($4, ''), cgroup_mode = $5, agent_version = $6, "
+                         "hello_seq = $7 WHERE id = $1 AND hello_seq < $7",
+                         7, p, NULL, err, errlen);
+}
+
+/* The totals are cumulative, so only the newest Heartbeat counts; the floor
+ * never goes back. */
+static int col_batch_heartbeat(struct col_writer_db *db, const char *id, uint64_t seq,
                                const struct cm_heartbeat *hb, char *err, size_t errlen)
 {
-    char e[24], s[24];
-    snprintf(e, sizeof e, "%" PRIu64,
-             hb->spool_dropped_envelopes > INT64_MAX ? (uint64_t)INT64_MAX
-                                                     : hb->spool_dropped_envelopes);
-    snprintf(s, sizeof s, "%" PRIu64,
-             hb->spool_dropped_samples > INT64_MAX ? (uint64_t)INT64_MAX
-                                                   : hb->spool_dropped_samples);
-    const char *const p[] = {id, e, s};
-    return col_db_exec(db->conn,
-                       "UPDATE agents SET spool_dropped_envelopes = $2, "
-                       "spool_dropped_samples = $3 WHERE id = $1",
-                       3, p, err, errlen);
+    const uint64_t in[8] = {seq,
+                            hb->spool_dropped_envelopes,
+                            hb->spool_dropped_samples,
+                            hb->envelopes_total,
+                            hb->samples_total,
+                            hb->spool_floor_seq,
+                            hb->unacked,
+                            hb->spool_bytes};
+    char v[8][24];
+    const char *p[9] = {id};
+    col_i64_params(in, 8, v, p + 1);
+    return col_batch_sql(db,
+                         "UPDATE agents SET heartbeat_seq = $2, last_heartbeat = now(), "
+                         "spool_dropped_envelopes = $3, spool_dropped_samples = $4, "
+                         "spool_envelopes_total = $5, spool_samples_total = $6, "
+                         "spool_floor_seq = greatest(spool_floor_seq, $7::bigint), "
+                         "spool_unacked = $8, spool_bytes = $9 "
+                         "WHERE id = $1 AND heartbeat_seq < $2",
+                         9, p, NULL, err, errlen);
 }
 
-static int col_batch_finish_agent(struct col_writer_db *db, const char *id, uint64_t last_seq,
-                                  size_t stored, size_t samples, size_t dups, char *err,
-                                  size_t errlen)
+/* What one agent's items of this batch came to. */
+struct col_agent_tally {
+    size_t received, stored, samples, dups, rejected;
+    uint64_t last_seq; /* highest stored */
+};
+
+static int col_batch_finish_agent(struct col_writer_db *db, const char *id,
+                                  const struct col_agent_tally *t, char *err, size_t errlen)
 {
-    char q[24], st[24], sa[24], du[24];
-    snprintf(q, sizeof q, "%" PRIu64, last_seq > INT64_MAX ? (uint64_t)INT64_MAX : last_seq);
-    snprintf(st, sizeof st, "%zu", stored);
-    snprintf(sa, sizeof sa, "%zu", samples);
-    snprintf(du, sizeof du, "%zu", dups);
-    const char *const p[] = {id, q, st, sa, du};
-    return col_db_exec(db->conn,
-                       "UPDATE agents SET last_seq = greatest(last_seq, $2::bigint), "
-                       "last_seen = now(), first_seen = coalesce(first_seen, now()), "
-                       "envelopes_stored = envelopes_stored + $3, "
-                       "samples_stored = samples_stored + $4, "
-                       "duplicates_dropped = duplicates_dropped + $5 WHERE id = $1",
-                       5, p, err, errlen);
+    char v[6][24];
+    const uint64_t in[6] = {t->last_seq, t->received, t->stored, t->samples, t->dups, t->rejected};
+    const char *p[7] = {id};
+    col_i64_params(in, 6, v, p + 1);
+    /* A duplicate is a sign of life too; a refused envelope is not. */
+    return col_batch_sql(db,
+                         "UPDATE agents SET last_seq = greatest(last_seq, $2::bigint), "
+                         "last_seen = CASE WHEN $4::bigint + $6 > 0 THEN now() ELSE last_seen END, "
+                         "first_seen = CASE WHEN $4::bigint + $6 > 0 "
+                         "THEN coalesce(first_seen, now()) ELSE first_seen END, "
+                         "envelopes_received = envelopes_received + $3, "
+                         "envelopes_stored = envelopes_stored + $4, "
+                         "samples_stored = samples_stored + $5, "
+                         "duplicates_dropped = duplicates_dropped + $6, "
+                         "rejected = rejected + $7 WHERE id = $1",
+                         7, p, NULL, err, errlen);
+}
+
+/* First pass, without SQL: what the agent's floor and the batch itself
+ * already decide. Items are sorted by seq, so a resent copy inside the
+ * batch sits right after the first one. STORED is tentative here. */
+static void col_batch_mark(struct col_batch *b, size_t from, size_t to, uint64_t floor,
+                           bool refuse)
+{
+    uint64_t prev = 0;
+    for (size_t i = from; i < to; i++) {
+        const struct col_writer_item *it = b->items[i];
+        if (it->count_only)
+            b->state[i] = COL_ITEM_COUNTED;
+        else if (refuse || it->env.seq > INT64_MAX)
+            b->state[i] = COL_ITEM_REJECTED;
+        else if (it->env.seq < floor || it->env.seq == prev)
+            b->state[i] = COL_ITEM_DUPLICATE;
+        else
+            b->state[i] = COL_ITEM_STORED;
+        if (!it->count_only) prev = it->env.seq;
+    }
+}
+
+static int col_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Records the tentative seqs in agent_seqs; the ones already there (stored
+ * by an earlier batch, maybe before a restart) become duplicates. */
+static int col_batch_claim(struct col_writer_db *db, struct col_batch *b, size_t from, size_t to,
+                           const char *id, char *err, size_t errlen)
+{
+    struct cm_buf arr;
+    PGresult *res = NULL;
+    uint64_t *fresh = NULL;
+    size_t n = 0;
+    cm_buf_init(&arr, COL_BUF_MAX);
+    int rc = cm_buf_append(&arr, "{", 1);
+    for (size_t i = from; i < to && rc == 0; i++)
+        if (b->state[i] == COL_ITEM_STORED)
+            rc = cm_buf_printf(&arr, "%s%" PRIu64, n++ ? "," : "", b->items[i]->env.seq);
+    if (rc == 0) rc = cm_buf_append(&arr, "}", 1);
+    if (rc < 0) snprintf(err, errlen, "seq list too big");
+    if (rc < 0 || n == 0) goto out;
+    const char *const p[] = {id, arr.data};
+    rc = col_batch_sql(db,
+                       "INSERT INTO agent_seqs (agent_id, seq) SELECT $1, unnest($2::bigint[]) "
+                       "ON CONFLICT DO NOTHING RETURNING seq",
+                       2, p, &res, err, errlen);
+    if (rc < 0) goto out;
+    size_t nf = (size_t)PQntuples(res);
+    fresh = cm_xcalloc(nf ? nf : 1, sizeof *fresh);
+    for (size_t r = 0; r < nf; r++)
+        fresh[r] = strtoull(PQgetvalue(res, (int)r, 0), NULL, 10);
+    qsort(fresh, nf, sizeof *fresh, col_cmp_u64);
+    for (size_t i = from; i < to; i++)
+        if (b->state[i] == COL_ITEM_STORED &&
+            !bsearch(&b->items[i]->env.seq, fresh, nf, sizeof *fresh, col_cmp_u64))
+            b->state[i] = COL_ITEM_DUPLICATE;
+out:
+    free(fresh);
+    PQclear(res);
+    cm_buf_close(&arr);
+    return rc;
+}
+
+/* Applies the bodies of the items that are new, in seq order. */
+static int col_batch_apply(struct col_writer_db *db, struct col_batch *b, size_t from, size_t to,
+                           const char *id, int64_t now_ns, char *err, size_t errlen)
+{
+    size_t rows0 = b->nrows;
+    bool heartbeat = false;
+    int rc = 0;
+    for (size_t i = from; i < to && rc == 0; i++) {
+        const struct cm_envelope *e = &b->items[i]->env;
+        if (b->state[i] != COL_ITEM_STORED) continue;
+        if (e->kind == CM_BODY_HELLO)
+            rc = col_batch_hello(db, id, e->seq, &e->body.hello, err, errlen);
+        else if (e->kind == CM_BODY_HEARTBEAT) {
+            rc = col_batch_heartbeat(db, id, e->seq, &e->body.heartbeat, err, errlen);
+            heartbeat = true;
+        } else if (e->kind == CM_BODY_METRICS)
+            col_batch_add_rows(db, b, &e->body.metrics, now_ns);
+    }
+    if (rc == 0) rc = col_batch_upsert(db, b, strtoll(id, NULL, 10), rows0, b->nrows, err, errlen);
+    /* Below the floor the agent sends nothing again: those seqs need no row. */
+    const char *const p[] = {id};
+    if (rc == 0 && heartbeat)
+        rc = col_batch_sql(db,
+                           "DELETE FROM agent_seqs WHERE agent_id = $1 AND seq < "
+                           "(SELECT spool_floor_seq FROM agents WHERE id = $1)",
+                           1, p, NULL, err, errlen);
+    return rc;
+}
+
+static void col_batch_tally(const struct col_batch *b, size_t from, size_t to,
+                            struct col_agent_tally *t)
+{
+    t->received = to - from;
+    for (size_t i = from; i < to; i++) {
+        switch (b->state[i]) {
+        case COL_ITEM_STORED:
+            t->stored++;
+            if (b->items[i]->env.seq > t->last_seq) t->last_seq = b->items[i]->env.seq;
+            break;
+        case COL_ITEM_DUPLICATE: t->dups++; break;
+        default: t->rejected++; break;
+        }
+    }
 }
 
 /* Items [from, to) all belong to one agent and are sorted by seq. */
@@ -293,44 +470,41 @@ static int col_batch_agent(struct col_writer_db *db, struct col_batch *b, size_t
                            int64_t now_ns, char *err, size_t errlen)
 {
     PGresult *res = NULL;
+    struct col_agent_tally t = {0};
     const char *const key[] = {b->items[from]->agent_key};
-    int rc = col_db_query(db->conn,
-                          "SELECT id, last_seq FROM agents WHERE public_key = $1 "
-                          "AND revoked_at IS NULL FOR UPDATE",
-                          1, key, &res, err, errlen);
+    int rc = col_batch_sql(db,
+                           "SELECT id, spool_floor_seq, revoked_at IS NOT NULL FROM agents "
+                           "WHERE public_key = $1 FOR UPDATE",
+                           1, key, &res, err, errlen);
     if (rc < 0) return rc;
-    if (PQntuples(res) != 1) {
-        for (size_t i = from; i < to; i++)
-            b->state[i] = COL_ITEM_REJECTED;
-        PQclear(res);
-        return 0;
+    bool known = PQntuples(res) == 1;
+    bool revoked = known && PQgetvalue(res, 0, 2)[0] == 't';
+    char id[24] = "";
+    uint64_t floor = 0;
+    if (known) {
+        snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+        floor = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     }
-    char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    uint64_t last = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
-    size_t stored = 0, dups = 0, rows0 = b->nrows;
-    for (size_t i = from; i < to && rc == 0; i++) {
-        const struct cm_envelope *e = &b->items[i]->env;
-        if (e->seq <= last) {
-            b->state[i] = COL_ITEM_DUPLICATE;
-            dups++;
-            continue;
-        }
-        b->state[i] = COL_ITEM_STORED;
-        last = e->seq;
-        stored++;
-        if (e->kind == CM_BODY_HELLO)
-            rc = col_batch_hello(db, id, &e->body.hello, err, errlen);
-        else if (e->kind == CM_BODY_HEARTBEAT)
-            rc = col_batch_heartbeat(db, id, &e->body.heartbeat, err, errlen);
-        else if (e->kind == CM_BODY_METRICS)
-            col_batch_add_rows(db, b, &e->body.metrics, now_ns);
-    }
-    if (rc == 0) rc = col_batch_upsert(db, b, strtoll(id, NULL, 10), rows0, b->nrows, err, errlen);
-    if (rc == 0)
-        rc = col_batch_finish_agent(db, id, last, stored, b->nrows - rows0, dups, err, errlen);
+    col_batch_mark(b, from, to, floor, !known || revoked);
+    if (!known) return 0; /* no row to count it against */
+    size_t rows0 = b->nrows;
+    if (!revoked) rc = col_batch_claim(db, b, from, to, id, err, errlen);
+    if (rc == 0 && !revoked) rc = col_batch_apply(db, b, from, to, id, now_ns, err, errlen);
+    col_batch_tally(b, from, to, &t);
+    t.samples = b->nrows - rows0;
+    if (rc == 0) rc = col_batch_finish_agent(db, id, &t, err, errlen);
     return rc;
+}
+
+int col_writer_batch_count_refused(struct col_writer_db *db, const char *agent_key, char *err,
+                                   size_t errlen)
+{
+    const char *const p[] = {agent_key};
+    return col_batch_sql(db,
+                         "UPDATE agents SET rejected = rejected + 1, "
+                         "envelopes_received = envelopes_received + 1 WHERE public_key = $1",
+                         1, p, NULL, err, errlen);
 }
 
 static int col_copy_row(struct cm_buf *buf, const struct col_writer_row *r)
@@ -363,7 +537,10 @@ static int col_batch_copy(struct col_writer_db *db, struct col_batch *b, char *e
     if (b->nrows == 0) return 0;
     PGresult *res = PQexec(db->conn, db->copy_sql);
     int rc = 0;
-    if (PQresultStatus(res) != PGRES_COPY_IN) rc = col_db_fail(db->conn, res, "copy", err, errlen);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        col_batch_note_state(db, res);
+        rc = col_db_fail(db->conn, res, "copy", err, errlen);
+    }
     PQclear(res);
     if (rc < 0) return rc;
     cm_buf_reset(&db->buf);
@@ -374,8 +551,10 @@ static int col_batch_copy(struct col_writer_db *db, struct col_batch *b, char *e
     if (rc == 0) rc = col_copy_flush(db);
     if (PQputCopyEnd(db->conn, rc == 0 ? NULL : "boxwatch: copy aborted") != 1) rc = CM_EDB;
     while ((res = PQgetResult(db->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+            col_batch_note_state(db, res);
             rc = col_db_fail(db->conn, res, "copy", err, errlen);
+        }
         else if (rc < 0 && !err[0])
             col_db_fail(db->conn, res, "copy", err, errlen);
         PQclear(res);
@@ -391,6 +570,7 @@ int col_writer_batch_write(struct col_writer_db *db, struct col_batch *b, int64_
     b->dropped = 0;
     b->nnew_days = 0;
     err[0] = '\0';
+    db->sqlstate[0] = '\0';
     int rc = col_db_exec(db->conn, "BEGIN", 0, NULL, err, errlen);
     for (size_t i = 0; i < b->n && rc == 0;) {
         size_t j = i + 1;

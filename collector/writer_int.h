@@ -12,7 +12,12 @@
 
 #define COL_WRITER_DAY_CACHE 64
 
-enum col_item_state { COL_ITEM_STORED = 0, COL_ITEM_DUPLICATE, COL_ITEM_REJECTED };
+enum col_item_state {
+    COL_ITEM_STORED = 0,
+    COL_ITEM_DUPLICATE, /* seq already in agent_seqs, below the floor, or repeated in the batch */
+    COL_ITEM_REJECTED,  /* unknown or revoked agent, or a seq beyond bigint */
+    COL_ITEM_COUNTED,   /* count_only: added to the agent's counters, never acked */
+};
 
 /* One sample row bound for COPY. */
 struct col_writer_row {
@@ -40,12 +45,17 @@ struct col_writer_db {
     size_t ndays, days_next;
     struct cm_buf buf; /* COPY data and array literals */
     char *copy_sql;
+    char sqlstate[6]; /* of the last failed statement of an attempt, "" when none */
 };
 
 /* One attempt at the whole batch inside one transaction (BEGIN..COMMIT).
  * On error returns CM_EDB with err set; the caller rolls back. */
 int col_writer_batch_write(struct col_writer_db *db, struct col_batch *b, int64_t now_ns, char *err,
                            size_t errlen);
+/* In its own statement, outside a batch: counts one envelope the database
+ * kept refusing as received and rejected for its agent. */
+int col_writer_batch_count_refused(struct col_writer_db *db, const char *agent_key, char *err,
+                                   size_t errlen);
 /* Creates partitions for today .. today+2 in its own transaction. */
 int col_writer_batch_ensure_ahead(struct col_writer_db *db, char *err, size_t errlen);
 void col_writer_db_init(struct col_writer_db *db, const struct col_config *cfg);

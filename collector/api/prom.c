@@ -3,7 +3,10 @@
  * table when PostgreSQL answers).
  *
  * Counters end in _total and their TYPE/HELP name is the sample name; each
- * family is written as one group; the body ends with a newline. The stats
+ * family is written as one group; the body ends with a newline. Per-agent
+ * series carry an agent="<name>" label (escaped per the exposition format);
+ * a value the agent has not reported yet (no Heartbeat) is left out rather
+ * than written as 0. The stats
  * are copied on the loop thread, the agents are read on a pool thread. */
 #include "collector/api/api_int.h"
 
@@ -49,6 +52,7 @@ static const struct col_prom_scalar col_prom_scalars[] = {
 struct col_prom_arg {
     unsigned long long v[COL_PROM_NSCALARS];
     unsigned long long rejected[CM_WIRE_REASON__COUNT];
+    unsigned long long rejected_storage; /* by the writer */
 };
 
 /* per-agent families: column of the agents query, name, type, help */
@@ -72,13 +76,27 @@ static const struct col_prom_agent_family col_prom_agent_families[] = {
      "Envelopes the agent dropped from a full spool."},
     {9, "boxwatch_agent_spool_dropped_samples_total", COL_PROM_COUNTER,
      "Samples the agent dropped from a full spool."},
+    {10, "boxwatch_agent_envelopes_received_total", COL_PROM_COUNTER,
+     "Envelopes received from the agent (stored, duplicate or rejected)."},
+    {11, "boxwatch_agent_samples_reported_total", COL_PROM_COUNTER,
+     "Samples the agent's spool took in, as of its latest heartbeat."},
+    {12, "boxwatch_agent_samples_in_flight", COL_PROM_GAUGE,
+     "Samples reported by the agent, neither dropped nor stored yet."},
+    {13, "boxwatch_agent_spool_unacked_envelopes", COL_PROM_GAUGE,
+     "Envelopes in the agent's spool waiting for an ack."},
+    {14, "boxwatch_agent_spool_bytes", COL_PROM_GAUGE, "Bytes of the agent's spool on disk."},
 };
 
 static const char col_prom_agents_sql[] =
     "SELECT name, (coalesce(last_seen >= now() - make_interval(secs => $1::float8 / 1000), "
     "false))::int, coalesce(extract(epoch FROM last_seen)::bigint, 0), last_seq, "
     "envelopes_stored, samples_stored, duplicates_dropped, rejected, "
-    "spool_dropped_envelopes, spool_dropped_samples "
+    "spool_dropped_envelopes, spool_dropped_samples, envelopes_received, "
+    "CASE WHEN last_heartbeat IS NOT NULL THEN spool_samples_total END, "
+    "CASE WHEN last_heartbeat IS NOT NULL THEN greatest(0, spool_samples_total - "
+    "spool_dropped_samples - samples_stored) END, "
+    "CASE WHEN last_heartbeat IS NOT NULL THEN spool_unacked END, "
+    "CASE WHEN last_heartbeat IS NOT NULL THEN spool_bytes END "
     "FROM agents WHERE revoked_at IS NULL ORDER BY name LIMIT " COL_PROM_AGENTS_MAX;
 
 static void col_prom_head(struct cm_buf *b, const char *name, int type, const char *help)
@@ -108,6 +126,7 @@ static void col_prom_agents(struct cm_buf *b, const PGresult *res)
         const struct col_prom_agent_family *fam = &col_prom_agent_families[f];
         col_prom_head(b, fam->name, fam->type, fam->help);
         for (int r = 0; r < n; r++) {
+            if (col_api_cell_is_null(res, r, fam->col)) continue;
             cm_buf_printf(b, "%s{agent=\"", fam->name);
             col_prom_label(b, PQgetvalue(res, r, 0));
             cm_buf_printf(b, "\"} %" PRId64 "\n", col_api_cell_i64(res, r, fam->col));
@@ -130,6 +149,8 @@ static void col_prom_run(struct col_api_work *w)
     for (int r = 1; r < CM_WIRE_REASON__COUNT; r++)
         cm_buf_printf(&b, "boxwatch_envelopes_rejected_total{reason=\"%s\"} %llu\n",
                       cm_wire_reason_name((enum cm_wire_reason)r), a->rejected[r]);
+    cm_buf_printf(&b, "boxwatch_envelopes_rejected_total{reason=\"storage\"} %llu\n",
+                  a->rejected_storage);
     char offline[24];
     snprintf(offline, sizeof offline, "%" PRIu64, w->api->cfg->agent_offline_after_ms);
     const char *params[] = {offline};
@@ -163,5 +184,6 @@ void col_api_prom(struct col_api_req *req)
     memcpy(a->v, v, sizeof v);
     for (int r = 0; r < CM_WIRE_REASON__COUNT; r++)
         a->rejected[r] = s->envelopes_rejected[r];
+    a->rejected_storage = s->envelopes_rejected_storage;
     col_api_defer(req, col_prom_run, a, true);
 }

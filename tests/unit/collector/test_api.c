@@ -119,6 +119,7 @@ static void start_api(const char *database, int64_t max_conns)
     load_config(database, READ_TOKEN);
     cfg.http_max_connections = max_conns;
     memset(&stats, 0, sizeof stats);
+    atomic_store(&stats.db_up, 1); /* as if the ingest writer were connected */
     cr_assert_eq(uv_loop_init(&loop), 0);
     char err[256] = "";
     cr_assert_eq(col_api_start(&loop, &cfg, &stats, &api, err, sizeof err), 0, "%s", err);
@@ -281,12 +282,85 @@ Test(api, health_ok)
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "status")->valuestring, "ok");
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "database")->valuestring, "ok");
+    cr_assert_str_eq(cJSON_GetObjectItem(r.json, "writer")->valuestring, "ok");
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(r.json, "version")));
     cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(r.json, "uptime_s")));
     cr_assert(has_header(&r, "Content-Type: application/json"));
     cr_assert(has_header(&r, "Cache-Control: no-store"));
     cr_assert(has_header(&r, "X-Content-Type-Options: nosniff"));
     resp_free(&r);
+}
+
+Test(api, health_503_while_the_writer_reconnects)
+{
+    atomic_store(&stats.db_up, 0);
+    struct resp r = get("/api/v1/health");
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_str_eq(cJSON_GetObjectItem(r.json, "status")->valuestring, "degraded");
+    cr_assert_str_eq(cJSON_GetObjectItem(r.json, "database")->valuestring, "ok",
+                     "the API's own query worked");
+    cr_assert_str_eq(cJSON_GetObjectItem(r.json, "writer")->valuestring, "reconnecting");
+    resp_free(&r);
+    atomic_store(&stats.db_up, 1);
+    r = get("/api/v1/health");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+}
+
+static double counter(cJSON *agent, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(agent, "counters"), name);
+    cr_assert(v, "no counter %s", name);
+    return cJSON_IsNull(v) ? -1 : v->valuedouble;
+}
+
+Test(api, agents_delivery_counters_before_and_after_a_heartbeat)
+{
+    struct resp r = get("/api/v1/agents");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agents"), 0);
+    cr_assert_eq(counter(a, "envelopes_received"), 0);
+    cr_assert_eq(counter(a, "samples_reported"), -1, "null before the first heartbeat");
+    cr_assert_eq(counter(a, "samples_in_flight"), -1, "null before the first heartbeat");
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(a, "spool")));
+    resp_free(&r);
+    r = get("/metrics");
+    cr_assert(strstr(r.body, "boxwatch_agent_envelopes_received_total{agent=\"node-1\"} 0\n"),
+              "%s", r.body);
+    cr_assert_null(strstr(r.body, "boxwatch_agent_samples_in_flight{"), "no value, no series");
+    resp_free(&r);
+
+    PGconn *c = PQconnectdb(conninfo);
+    sql(c, "UPDATE agents SET envelopes_received = 50, spool_samples_total = 200, "
+           "spool_dropped_samples = 5, spool_envelopes_total = 45, spool_unacked = 3, "
+           "spool_bytes = 4096, spool_floor_seq = 40, last_heartbeat = now()",
+        0, NULL);
+    r = get("/api/v1/agents");
+    a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agents"), 0);
+    cr_assert_eq(counter(a, "envelopes_received"), 50);
+    cr_assert_eq(counter(a, "samples_reported"), 200);
+    cr_assert_eq(counter(a, "samples_in_flight"), 15, "200 reported - 5 dropped - 180 stored");
+    cJSON *sp = cJSON_GetObjectItem(a, "spool");
+    cr_assert_eq(cJSON_GetObjectItem(sp, "unacked")->valuedouble, 3);
+    cr_assert_eq(cJSON_GetObjectItem(sp, "bytes")->valuedouble, 4096);
+    cr_assert_eq(cJSON_GetObjectItem(sp, "floor_seq")->valuedouble, 40);
+    cr_assert_eq(cJSON_GetObjectItem(sp, "envelopes_total")->valuedouble, 45);
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(sp, "last_heartbeat")));
+    resp_free(&r);
+    r = get("/metrics");
+    cr_assert(strstr(r.body, "boxwatch_agent_samples_in_flight{agent=\"node-1\"} 15\n"), "%s",
+              r.body);
+    cr_assert(strstr(r.body, "boxwatch_agent_samples_reported_total{agent=\"node-1\"} 200\n"));
+    cr_assert(strstr(r.body, "boxwatch_agent_spool_unacked_envelopes{agent=\"node-1\"} 3\n"));
+    resp_free(&r);
+
+    /* stored ahead of an old heartbeat: never a negative backlog */
+    sql(c, "UPDATE agents SET spool_samples_total = 100", 0, NULL);
+    r = get("/api/v1/agents");
+    a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agents"), 0);
+    cr_assert_eq(counter(a, "samples_in_flight"), 0);
+    resp_free(&r);
+    PQfinish(c);
 }
 
 Test(api, agents_list)
@@ -557,6 +631,7 @@ Test(api, prometheus_metrics)
     cr_assert(strstr(r.body, "# TYPE boxwatch_envelopes_received_total counter\n"
                              "boxwatch_envelopes_received_total 12345\n"), "%s", r.body);
     cr_assert(strstr(r.body, "boxwatch_envelopes_rejected_total{reason=\"malformed\"} 3\n"));
+    cr_assert(strstr(r.body, "boxwatch_envelopes_rejected_total{reason=\"storage\"} 0\n"));
     cr_assert(strstr(r.body, "boxwatch_db_up 1\n"));
     cr_assert(strstr(r.body, "boxwatch_api_db_up 1\n"));
     cr_assert(strstr(r.body, "boxwatch_agent_last_seq{agent=\"node-1\"} 42\n"), "%s", r.body);
