@@ -276,3 +276,129 @@ Test(writer, hello_and_heartbeat_update_agent)
                        "spool_dropped_samples || ' ' || last_seq FROM agents"),
                      "host-a v2 0.1 - 5 50 11");
 }
+
+/* ---- arrival order, floor, counters ------------------------------------- */
+
+static struct col_writer_item *item(const char *key, uint64_t seq, enum cm_body_kind kind)
+{
+    struct col_writer_item *it = calloc(1, sizeof *it);
+    snprintf(it->agent_key, sizeof it->agent_key, "%s", key);
+    it->env.version = CM_WIRE_VERSION;
+    it->env.seq = seq;
+    it->env.sent_ns = cm_time_now_ns();
+    it->env.kind = kind;
+    return it;
+}
+
+static void push_heartbeat(struct col_writer *w, uint64_t seq, uint64_t floor, uint64_t samples)
+{
+    struct col_writer_item *it = item(agent.public_z85, seq, CM_BODY_HEARTBEAT);
+    struct cm_heartbeat *hb = &it->env.body.heartbeat;
+    hb->spool_floor_seq = floor;
+    hb->samples_total = samples;
+    hb->envelopes_total = seq;
+    hb->spool_dropped_envelopes = 1;
+    hb->spool_dropped_samples = 1;
+    hb->unacked = 2;
+    hb->spool_bytes = 100 + seq;
+    cr_assert_eq(col_writer_push(w, it), 0);
+}
+
+static void push_hello(struct col_writer *w, uint64_t seq, const char *host)
+{
+    struct col_writer_item *it = item(agent.public_z85, seq, CM_BODY_HELLO);
+    snprintf(it->env.body.hello.hostname, sizeof it->env.body.hello.hostname, "%s", host);
+    snprintf(it->env.body.hello.agent_version, sizeof it->env.body.hello.agent_version, "0.2");
+    cr_assert_eq(col_writer_push(w, it), 0);
+}
+
+Test(writer, out_of_order_and_interleaved_resends_stored_once)
+{
+    static struct cm_sample s[6];
+    int64_t now = cm_time_now_ns();
+    for (int i = 1; i <= 5; i++)
+        sample(&s[i], "c1", now - (10 - i) * CM_NS_PER_SEC);
+    struct col_writer *w = start();
+    /* reconnect: a fresh Hello first, then older unacked records, and a
+     * window of resends that overlaps what is being stored */
+    push_hello(w, 9, "h");
+    push(w, agent.public_z85, 5, &s[5], 1);
+    push(w, agent.public_z85, 3, &s[3], 1);
+    wait_acks(3);
+    push(w, agent.public_z85, 4, &s[4], 1);
+    push(w, agent.public_z85, 3, &s[3], 1);
+    push(w, agent.public_z85, 1, &s[1], 1);
+    wait_acks(6);
+    push(w, agent.public_z85, 2, &s[2], 1);
+    push(w, agent.public_z85, 5, &s[5], 1);
+    push(w, agent.public_z85, 4, &s[4], 1);
+    push_hello(w, 9, "h");
+    wait_acks(10);
+    col_writer_stop(w);
+    for (size_t i = 0; i < 10; i++)
+        cr_assert_eq(acks[i].st, CM_ACK_STORED);
+    cr_assert_str_eq(q("SELECT count(*) || ' ' || count(DISTINCT ts) FROM container_samples"),
+                     "5 5", "every seq below last_seq that arrived late is stored, once");
+    cr_assert_str_eq(q("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM agent_seqs"),
+                     "1,2,3,4,5,9");
+    cr_assert_str_eq(q("SELECT last_seq || ' ' || envelopes_stored || ' ' || duplicates_dropped "
+                       "|| ' ' || envelopes_received || ' ' || samples_stored FROM agents"),
+                     "9 6 4 10 5");
+    cr_assert_eq(atomic_load(&stats.envelopes_duplicate), 4);
+}
+
+Test(writer, floor_prunes_seqs_and_makes_stale_copies_duplicates)
+{
+    static struct cm_sample s[9];
+    int64_t now = cm_time_now_ns();
+    for (int i = 1; i <= 8; i++)
+        sample(&s[i], "c1", now - (10 - i) * CM_NS_PER_SEC);
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, &s[1], 1);
+    push(w, agent.public_z85, 2, &s[2], 1);
+    push(w, agent.public_z85, 4, &s[4], 1); /* 3 was dropped by the agent's full spool */
+    push_hello(w, 10, "new-host");
+    push_heartbeat(w, 7, 5, 30);
+    wait_acks(5);
+    cr_assert_str_eq(q("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM agent_seqs"), "7,10",
+                     "seqs below the floor need no row");
+    cr_assert_str_eq(q("SELECT spool_floor_seq || ' ' || spool_samples_total || ' ' || "
+                       "spool_envelopes_total || ' ' || spool_unacked || ' ' || spool_bytes || "
+                       "' ' || spool_dropped_samples || ' ' || (last_heartbeat IS NOT NULL) "
+                       "FROM agents"),
+                     "5 30 7 2 107 1 true");
+    push(w, agent.public_z85, 3, &s[3], 1); /* a late copy of the dropped one */
+    push(w, agent.public_z85, 2, &s[2], 1); /* stored, pruned, resent late */
+    push_heartbeat(w, 6, 2, 20);            /* an older heartbeat resent late */
+    push_hello(w, 9, "old-host");           /* an older hello resent late */
+    push(w, agent.public_z85, 8, &s[8], 1);
+    wait_acks(10);
+    col_writer_stop(w);
+    for (size_t i = 0; i < 10; i++)
+        cr_assert_eq(acks[i].st, CM_ACK_STORED);
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), "4", "1, 2, 4 and 8");
+    cr_assert_str_eq(q("SELECT spool_floor_seq || ' ' || spool_samples_total || ' ' || hostname "
+                       "|| ' ' || heartbeat_seq || ' ' || hello_seq FROM agents"),
+                     "5 30 new-host 7 10", "a late old Heartbeat or Hello changes nothing");
+    cr_assert_str_eq(q("SELECT envelopes_received || ' ' || envelopes_stored || ' ' || "
+                       "duplicates_dropped || ' ' || last_seq FROM agents"),
+                     "10 8 2 10");
+}
+
+Test(writer, codec_rejects_counted_for_the_agent_without_ack)
+{
+    static struct cm_sample s;
+    sample(&s, "c1", cm_time_now_ns());
+    struct col_writer *w = start();
+    struct col_writer_item *it = item(agent.public_z85, 0, CM_BODY_NONE);
+    it->count_only = true;
+    cr_assert_eq(col_writer_push(w, it), 0);
+    push(w, agent.public_z85, 1, &s, 1);
+    wait_acks(1);
+    col_writer_stop(w);
+    cr_assert_eq(nacks, 1, "the server already answered the rejected one");
+    cr_assert_eq(acks[0].seq, 1);
+    cr_assert_str_eq(q("SELECT envelopes_received || ' ' || rejected || ' ' || envelopes_stored "
+                       "FROM agents"),
+                     "2 1 1");
+}
