@@ -1,16 +1,25 @@
 /* test_writer.c - the writer thread against a real PostgreSQL: envelopes go
- * in as C structs, rows and acks come out. */
+ * in as C structs, rows and acks come out. The outage suite runs its own
+ * private cluster (scripts/pg.sh, port 5511) so it can crash it mid-COPY. */
 #include "collector/db.h"
 #include "collector/writer.h"
 #include "common/keys.h"
 #include "common/timeutil.h"
+#include "collector/migrate.h"
 #include "tests/util/pgutil.h"
+#include "tests/util/testutil.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+extern char **environ;
 
 #define MAX_ACKS 64
 
@@ -401,4 +410,180 @@ Test(writer, codec_rejects_counted_for_the_agent_without_ack)
     cr_assert_str_eq(q("SELECT envelopes_received || ' ' || rejected || ' ' || envelopes_stored "
                        "FROM agents"),
                      "2 1 1");
+}
+
+/* ---- database outages mid-COPY (a private cluster of our own) ---------- */
+
+#define OUTAGE_PORT "5511"
+#define OUTAGE_ENVELOPES 30 /* after the first one */
+#define OUTAGE_SAMPLES 10000 /* per envelope, the same array each time */
+
+static char *pgdir;
+static struct cm_sample *big;
+
+/* scripts/pg.sh with args; its exit status, or -1. */
+static int pg_sh(const char *cmd, const char *arg)
+{
+    const char *src = getenv("BOXWATCH_SOURCE_DIR");
+    char script[1024];
+    if (!src) return -1;
+    snprintf(script, sizeof script, "%s/scripts/pg.sh", src);
+    char *argv[] = {"bash", script, (char *)cmd, pgdir, (char *)arg, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int st = -1;
+    int rc = posix_spawn(&pid, "/bin/bash", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return -1;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void outage_setup(void)
+{
+    char err[256];
+    if (!getenv("BOXWATCH_SOURCE_DIR"))
+        cr_skip_test("BOXWATCH_SOURCE_DIR is not set (run through ctest): no scripts/pg.sh");
+    pgdir = tu_mkdtemp();
+    cr_assert(pgdir);
+    if (pg_sh("start", OUTAGE_PORT) != 0)
+        cr_skip_test("cannot start a private PostgreSQL on port " OUTAGE_PORT " in %s", pgdir);
+    snprintf(conninfo, sizeof conninfo, "host=%s/sock port=" OUTAGE_PORT
+             " user=boxwatch dbname=boxwatch", pgdir);
+    cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(col_migrate_apply(conn, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cm_keys_generate(&agent), 0);
+    const char *const p[] = {agent.public_z85};
+    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
+                             err, sizeof err),
+                 0, "%s", err);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&stats, 0, sizeof stats);
+    cfg.database = conninfo;
+    cfg.batch_max_samples = (OUTAGE_ENVELOPES + 1) * OUTAGE_SAMPLES;
+    cfg.batch_max_delay_ms = 50;
+    cfg.queue_max_envelopes = 64;
+    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
+    cfg.max_clock_skew_ms = 600 * 1000;
+    nacks = 0;
+    big = calloc(OUTAGE_SAMPLES, sizeof *big);
+    int64_t now = cm_time_now_ns();
+    for (int i = 0; i < OUTAGE_SAMPLES; i++) {
+        char cid[16];
+        snprintf(cid, sizeof cid, "c%d", i % 50);
+        sample(&big[i], cid, now - (int64_t)(i / 50) * CM_NS_PER_SEC);
+        cm_sample_set(&big[i], CM_F_CPU_USAGE_NS, (uint64_t)i);
+    }
+}
+
+static void outage_teardown(void)
+{
+    PQfinish(conn);
+    conn = NULL;
+    if (pgdir) {
+        pg_sh("stop", "immediate");
+        tu_rm_rf(pgdir);
+        free(pgdir);
+        pgdir = NULL;
+    }
+    free(big);
+    big = NULL;
+}
+
+TestSuite(writer_outage, .init = outage_setup, .fini = outage_teardown, .timeout = 180);
+
+/* Waits until the writer's backend is running its COPY; returns its pid. */
+static long wait_for_copy(void)
+{
+    for (int i = 0; i < 4000; i++) {
+        PGresult *res = PQexec(conn, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                     "'boxwatch-collector-writer' AND state = 'active' "
+                                     "AND query LIKE 'COPY container_samples%'");
+        long pid = PQntuples(res) == 1 ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+        if (pid > 0) return pid;
+        usleep(5000);
+    }
+    cr_assert_fail("the writer never got to its COPY");
+    return 0;
+}
+
+static size_t acks_now(void)
+{
+    pthread_mutex_lock(&mu);
+    size_t n = nacks;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+/* One stored envelope (the database works), then a big batch whose COPY is
+ * interrupted by `interrupt`; afterwards every envelope is acked STORED
+ * once and stored exactly once. */
+static void outage_run(void (*interrupt)(long pid))
+{
+    char err[256];
+    struct col_writer *w = start();
+    push(w, agent.public_z85, 1, big, 1);
+    wait_acks(1);
+    for (uint64_t seq = 2; seq <= OUTAGE_ENVELOPES + 1; seq++)
+        push(w, agent.public_z85, seq, big, OUTAGE_SAMPLES);
+    long pid = wait_for_copy();
+    cr_assert_eq(acks_now(), 1, "acked before the COPY even finished");
+    interrupt(pid);
+    wait_acks(OUTAGE_ENVELOPES + 1);
+    col_writer_stop(w);
+    for (size_t i = 0; i < OUTAGE_ENVELOPES + 1; i++)
+        cr_assert_eq(acks[i].st, CM_ACK_STORED);
+    cr_assert_eq(acks_now(), OUTAGE_ENVELOPES + 1, "each envelope acked once");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        conn = NULL;
+        cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
+    }
+    char want[64];
+    snprintf(want, sizeof want, "%d", 1 + OUTAGE_ENVELOPES * OUTAGE_SAMPLES);
+    cr_assert_str_eq(q("SELECT count(*) FROM container_samples"), want,
+                     "the interrupted batch is stored once, whole");
+    cr_assert_str_eq(q("SELECT count(*) FROM agent_seqs"), "31");
+    cr_assert_str_eq(q("SELECT envelopes_stored || ' ' || duplicates_dropped FROM agents"),
+                     "31 0");
+    cr_assert_geq(atomic_load(&stats.db_errors), 1);
+    cr_assert_eq(atomic_load(&stats.db_up), 1);
+}
+
+static void crash_and_restart(long pid)
+{
+    (void)pid;
+    PQfinish(conn); /* ours dies with the server */
+    conn = NULL;
+    cr_assert_eq(pg_sh("stop", "immediate"), 0);
+    /* Down: the writer keeps the batch, acks nothing and says so. */
+    for (int i = 0; i < 300 && atomic_load(&stats.db_up); i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&stats.db_up), 0, "db_up still 1 with PostgreSQL down");
+    usleep(2500 * 1000); /* past the backoff cap: several failed reconnects */
+    cr_assert_eq(acks_now(), 1, "acked while PostgreSQL was down");
+    cr_assert_eq(pg_sh("start", OUTAGE_PORT), 0);
+}
+
+Test(writer_outage, immediate_shutdown_mid_copy_retries_the_whole_batch)
+{
+    outage_run(crash_and_restart);
+}
+
+static void terminate(long pid)
+{
+    char p[24], err[256];
+    snprintf(p, sizeof p, "%ld", pid);
+    const char *const params[] = {p};
+    cr_assert_eq(col_db_exec(conn, "SELECT pg_terminate_backend($1::int)", 1, params, err,
+                             sizeof err),
+                 0, "%s", err);
+}
+
+Test(writer_outage, terminated_backend_mid_copy_retries_the_whole_batch)
+{
+    outage_run(terminate);
 }
