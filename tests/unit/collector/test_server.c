@@ -39,6 +39,30 @@ static void *run_loop(void *arg)
     return NULL;
 }
 
+/* The collector's core on its own loop thread; stop_core is a clean stop
+ * (what is queued is committed and acked). */
+static void start_core(void)
+{
+    char err[256];
+    uv_loop_init(&loop);
+    cr_assert_eq(col_core_start(&loop, &cfg, &server_kp, &stats, &core, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(col_core_endpoint(core, endpoint, sizeof endpoint), 0);
+    cr_assert_neq(strstr(endpoint, "tcp://127.0.0.1:"), NULL, "%s", endpoint);
+    uv_async_init(&loop, &stop_async, on_stop);
+    cr_assert_eq(pthread_create(&loop_thread, NULL, run_loop, NULL), 0);
+}
+
+static void stop_core(void)
+{
+    if (!core) return;
+    uv_async_send(&stop_async);
+    pthread_join(loop_thread, NULL);
+    col_core_free(core);
+    core = NULL;
+    uv_loop_close(&loop);
+}
+
 static void setup(void)
 {
     const char *why = NULL;
@@ -61,25 +85,13 @@ static void setup(void)
     cfg.queue_max_envelopes = 16;
     cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
     cfg.max_clock_skew_ms = 600 * 1000;
-    uv_loop_init(&loop);
-    cr_assert_eq(col_core_start(&loop, &cfg, &server_kp, &stats, &core, err, sizeof err), 0, "%s",
-                 err);
-    cr_assert_eq(col_core_endpoint(core, endpoint, sizeof endpoint), 0);
-    cr_assert_neq(strstr(endpoint, "tcp://127.0.0.1:"), NULL, "%s", endpoint);
-    uv_async_init(&loop, &stop_async, on_stop);
-    cr_assert_eq(pthread_create(&loop_thread, NULL, run_loop, NULL), 0);
+    start_core();
     cctx = zmq_ctx_new();
 }
 
 static void teardown(void)
 {
-    if (core) {
-        uv_async_send(&stop_async);
-        pthread_join(loop_thread, NULL);
-        col_core_free(core);
-        core = NULL;
-        uv_loop_close(&loop);
-    }
+    stop_core();
     if (cctx) zmq_ctx_term(cctx);
     cctx = NULL;
     PQfinish(conn);
@@ -101,6 +113,27 @@ static void *dealer(const struct cm_keypair *kp)
     return d;
 }
 
+static void send_env(void *d, const struct cm_envelope *env)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    cr_assert_eq(cm_wire_encode_envelope(env, &buf, &len), 0);
+    cr_assert_eq(zmq_send(d, buf, len, 0), (int)len);
+    free(buf);
+}
+
+static void send_hello(void *d, uint64_t seq)
+{
+    struct cm_envelope env = {.version = CM_WIRE_VERSION,
+                              .seq = seq,
+                              .sent_ns = cm_time_now_ns(),
+                              .kind = CM_BODY_HELLO};
+    snprintf(env.body.hello.hostname, sizeof env.body.hello.hostname, "host-1");
+    snprintf(env.body.hello.agent_version, sizeof env.body.hello.agent_version, "0.1.0");
+    env.body.hello.cgroup_mode = CM_CGROUP_V2;
+    send_env(d, &env);
+}
+
 static void send_metrics(void *d, uint64_t seq, const char *cid)
 {
     struct cm_sample s;
@@ -117,11 +150,7 @@ static void send_metrics(void *d, uint64_t seq, const char *cid)
     env.body.metrics.collected_ns = s.ts_ns;
     env.body.metrics.samples = &s;
     env.body.metrics.n = 1;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    cr_assert_eq(cm_wire_encode_envelope(&env, &buf, &len), 0);
-    cr_assert_eq(zmq_send(d, buf, len, 0), (int)len);
-    free(buf);
+    send_env(d, &env);
 }
 
 /* 0 and the ack, or -1 when none came within timeout_ms. */
@@ -233,4 +262,46 @@ Test(server, invalid_envelope_gets_rejected_ack_garbage_is_counted)
     cr_assert_eq(ack.status, CM_ACK_STORED);
     cr_assert_eq(ack.seq, 6);
     zmq_close(d);
+    /* the writer counted both rejects against this agent's key */
+    cr_assert_eq(count("SELECT rejected FROM agents WHERE name = 'a1'"), 2);
+    cr_assert_eq(count("SELECT envelopes_received FROM agents WHERE name = 'a1'"), 3);
+    cr_assert_eq(count("SELECT envelopes_stored FROM agents WHERE name = 'a1'"), 1);
+}
+
+/* Collector killed right after COMMIT, before the acks went out: the agent
+ * never saw them, reconnects to a new collector with a fresh Hello and
+ * resends everything, out of order. Nothing is stored twice. */
+Test(server, acks_lost_after_commit_resends_to_a_restarted_collector_are_dropped)
+{
+    void *d = dealer(&agent_kp);
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        send_metrics(d, seq, "ctr-1");
+    for (int i = 0; i < 1000 && count("SELECT count(*) FROM container_samples") < 5; i++)
+        usleep(10000);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples"), 5);
+    zmq_close(d); /* the acks are lost with the connection */
+    stop_core();
+    start_core();
+    d = dealer(&agent_kp);
+    send_hello(d, 6);
+    const uint64_t resend[] = {3, 1, 5, 2, 4, 7, 3};
+    for (size_t i = 0; i < sizeof resend / sizeof resend[0]; i++)
+        send_metrics(d, resend[i], "ctr-1");
+    bool seen[8] = {false};
+    for (int i = 0; i < 8; i++) {
+        struct cm_ack ack;
+        cr_assert_eq(recv_ack(d, 10000, &ack), 0, "ack %d missing", i);
+        cr_assert_eq(ack.status, CM_ACK_STORED, "seq %llu", (unsigned long long)ack.seq);
+        cr_assert(ack.seq >= 1 && ack.seq <= 7);
+        seen[ack.seq] = true;
+    }
+    for (int seq = 1; seq <= 7; seq++)
+        cr_assert(seen[seq], "no ack for seq %d", seq);
+    zmq_close(d);
+    cr_assert_eq(count("SELECT count(*) FROM container_samples"), 6, "1..5 once, and 7");
+    cr_assert_eq(count("SELECT count(*) FROM agent_seqs"), 7);
+    cr_assert_eq(count("SELECT duplicates_dropped FROM agents"), 6);
+    cr_assert_eq(count("SELECT envelopes_received FROM agents"), 13);
+    cr_assert_eq(count("SELECT last_seq FROM agents"), 7);
+    cr_assert_eq(count("SELECT count(*) FROM agents WHERE hostname = 'host-1'"), 1);
 }
