@@ -412,6 +412,40 @@ Test(writer, codec_rejects_counted_for_the_agent_without_ack)
                      "2 1 1");
 }
 
+Test(writer, data_postgresql_refuses_rejects_only_the_guilty_envelope)
+{
+    static struct cm_sample s[4];
+    char err[256];
+    int64_t now = cm_time_now_ns();
+    for (int i = 1; i <= 3; i++) {
+        sample(&s[i], "c1", now - (10 - i) * CM_NS_PER_SEC);
+        cm_sample_set(&s[i], CM_F_CPU_USAGE_NS, i == 2 ? 666 : (uint64_t)i);
+    }
+    /* a constraint stands in for whatever the server might refuse (23514) */
+    cr_assert_eq(col_db_exec(conn,
+                             "ALTER TABLE container_samples ADD CONSTRAINT not_666 "
+                             "CHECK (cpu_usage_ns <> 666)",
+                             0, NULL, err, sizeof err),
+                 0, "%s", err);
+    struct col_writer *w = start();
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        push(w, agent.public_z85, seq, &s[seq], 1);
+    wait_acks(3);
+    col_writer_stop(w);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(acks[i].st, acks[i].seq == 2 ? CM_ACK_REJECTED : CM_ACK_STORED, "seq %llu",
+                     (unsigned long long)acks[i].seq);
+    cr_assert_str_eq(q("SELECT string_agg(cpu_usage_ns::text, ',' ORDER BY ts) "
+                       "FROM container_samples"),
+                     "1,3");
+    cr_assert_str_eq(q("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM agent_seqs"), "1,3",
+                     "a refused seq is not remembered as stored");
+    cr_assert_str_eq(q("SELECT rejected || ' ' || envelopes_received || ' ' || envelopes_stored "
+                       "FROM agents"),
+                     "1 3 2");
+    cr_assert_eq(atomic_load(&stats.envelopes_rejected_storage), 1);
+}
+
 /* ---- database outages mid-COPY (a private cluster of our own) ---------- */
 
 #define OUTAGE_PORT "5511"
