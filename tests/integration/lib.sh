@@ -27,11 +27,11 @@ it_cleanup() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
+  for c in "${CLEANUPS[@]}"; do eval "$c" || true; done
   if [ -n "${IT_KEEP:-}" ]; then # debugging: keep the files and the database
     echo "kept $WORK and database $DBNAME (IT_KEEP)" >&2
     exit $rc
   fi
-  for c in "${CLEANUPS[@]}"; do eval "$c" || true; done
   psql "$IT_PG user=postgres" -qc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
   exit $rc

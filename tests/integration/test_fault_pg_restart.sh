@@ -33,5 +33,5 @@ it_log "PostgreSQL started again"
 
 it_loadgen_wait "$WORK/lg.json"
 it_check_exact $((TOTAL - DROPPED))
-[ "$(it_http_code /api/v1/health)" = 200 ] || it_fail "/api/v1/health is not 200 after the outages"
+it_wait_for 10 it_health_is 200 || it_fail "/api/v1/health is $(it_http_code /api/v1/health), not 200, 10 s after the outages"
 echo "PASS: PostgreSQL fast + immediate restarts: $TOTAL samples sent, $DROPPED dropped, exact and unique"

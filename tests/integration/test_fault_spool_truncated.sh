@@ -4,7 +4,8 @@
 # stopped, and its last segment is cut 7 bytes short (mid-record). On start
 # it must say what it cut, deliver every whole record once, and count only
 # what it kept: the table must hold exactly the samples the agent reports in
-# its Heartbeat (spool_samples_total - spool_dropped_samples), so the torn
+# its Heartbeat (samples_reported - spool_dropped_samples in GET
+# /api/v1/agents, samples_in_flight 0), so the torn
 # record is neither stored nor counted.
 source "$(dirname "$0")/lib.sh"
 
@@ -33,15 +34,16 @@ cut_logged() { grep 'level=warn' "$WORK/agent.log" | grep -q 'torn or corrupt ta
 it_wait_for 10 cut_logged || it_fail "the agent did not log the cut tail"
 grep 'torn or corrupt tail' "$WORK/agent.log"
 
-reported() { it_agents_sum spool_samples_total; }
+reported() { it_agents_sum samples_reported; }
 heartbeat_matches() {
   local total dropped n
   total=$(reported) && dropped=$(it_agents_sum spool_dropped_samples) && n=$(it_samples_stored) \
     && [ "$total" -gt 0 ] && [ "$n" = $((total - dropped)) ]
 }
 it_wait_for 20 heartbeat_matches \
-  || it_fail "stored $(it_samples_stored) rows; the agent reports spool_samples_total=$(reported) spool_dropped_samples=$(it_agents_sum spool_dropped_samples)"
+  || it_fail "stored $(it_samples_stored) rows; the agent reports samples_reported=$(reported) spool_dropped_samples=$(it_agents_sum spool_dropped_samples)"
 total=$(reported)
 dropped=$(it_agents_sum spool_dropped_samples)
 it_check_exact $((total - dropped))
+[ "$(it_agents_sum samples_in_flight)" = 0 ] || it_fail "the collector still shows samples in flight"
 echo "PASS: torn spool tail cut and logged; $total samples reported, $dropped dropped, exact and unique"
