@@ -238,7 +238,7 @@ static void col_writer_ack_one(struct col_writer *w, const struct col_batch *b, 
     if (it->count_only) return;
     w->ack(w->ack_arg, it, CM_ACK_REJECTED,
            rc == 0 ? (b->items[i]->env.seq > INT64_MAX ? "seq out of range"
-                                                        : "agent not enrolled or revoked")
+                                                       : "agent not enrolled or revoked")
                    : "storage refused the data");
 }
 
@@ -273,8 +273,7 @@ static void col_writer_settle(struct col_writer *w, struct col_batch *b)
     if (rc != CM_EPROTO || b->n == 1) {
         if (rc == CM_EPROTO) {
             char err[512];
-            if (col_writer_batch_count_refused(&w->db, b->items[0]->agent_key, err,
-                                               sizeof err) < 0)
+            if (col_writer_batch_count_refused(&w->db, b->items[0]->agent_key, err, sizeof err) < 0)
                 col_writer_failed(w, "cannot count a refused envelope", err);
         }
         col_writer_finish(w, b, rc);

@@ -290,9 +290,12 @@ static int col_batch_hello(struct col_writer_db *db, const char *id, uint64_t se
 {
     char sq[24];
     col_i64_text(sq, seq);
-    const char *const p[] = {id,        h->hostname,
-                             h->machine_id, h->kernel,
-                             cm_cgroup_mode_name(h->cgroup_mode), h->agent_version,
+    const char *const p[] = {id,
+                             h->hostname,
+                             h->machine_id,
+                             h->kernel,
+                             cm_cgroup_mode_name(h->cgroup_mode),
+                             h->agent_version,
                              sq};
     return col_batch_sql(db,
                          "UPDATE agents SET hostname = $2, machine_id = nullif($3, ''), "
@@ -357,8 +360,7 @@ static int col_batch_finish_agent(struct col_writer_db *db, const char *id,
 /* First pass, without SQL: what the agent's floor and the batch itself
  * already decide. Items are sorted by seq, so a resent copy inside the
  * batch sits right after the first one. STORED is tentative here. */
-static void col_batch_mark(struct col_batch *b, size_t from, size_t to, uint64_t floor,
-                           bool refuse)
+static void col_batch_mark(struct col_batch *b, size_t from, size_t to, uint64_t floor, bool refuse)
 {
     uint64_t prev = 0;
     for (size_t i = from; i < to; i++) {
@@ -459,8 +461,12 @@ static void col_batch_tally(const struct col_batch *b, size_t from, size_t to,
             t->stored++;
             if (b->items[i]->env.seq > t->last_seq) t->last_seq = b->items[i]->env.seq;
             break;
-        case COL_ITEM_DUPLICATE: t->dups++; break;
-        default: t->rejected++; break;
+        case COL_ITEM_DUPLICATE:
+            t->dups++;
+            break;
+        default:
+            t->rejected++;
+            break;
         }
     }
 }
@@ -554,8 +560,7 @@ static int col_batch_copy(struct col_writer_db *db, struct col_batch *b, char *e
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
             col_batch_note_state(db, res);
             rc = col_db_fail(db->conn, res, "copy", err, errlen);
-        }
-        else if (rc < 0 && !err[0])
+        } else if (rc < 0 && !err[0])
             col_db_fail(db->conn, res, "copy", err, errlen);
         PQclear(res);
     }
