@@ -11,7 +11,8 @@
  *
  * One timer ("tick") serves both the ack timeout of the oldest in-flight
  * record and the retry after a full ZeroMQ queue (-EAGAIN) or a spool read
- * error; a second one syncs the spool every second with fsync=interval.
+ * error; a second one syncs the spool every second (fsync=interval for the
+ * data; fsync=always too, for the ack floor).
  * Does not read cgroups or build metrics: callers hand in envelopes. */
 #include "agent/sender.h"
 
@@ -45,7 +46,7 @@ struct ag_sender {
     struct ag_spool *spool;
     struct ag_client *client;
     uv_timer_t tick;       /* ack timeout of the oldest in flight, or a retry */
-    uv_timer_t sync_timer; /* fsync=interval only */
+    uv_timer_t sync_timer; /* every second unless fsync=never */
     int open_handles;
     bool closing;
     struct cm_hello hello;
@@ -499,7 +500,10 @@ int ag_sender_new(uv_loop_t *loop, const struct ag_sender_opts *opts, struct ag_
     s->open_handles = 2;
     if ((rc = ag_sender_open_state(s, opts, err, errlen)) < 0) goto out;
     if ((rc = ag_sender_open_client(s, opts, err, errlen)) < 0) goto out;
-    if (opts->spool_fsync == AG_SPOOL_FSYNC_INTERVAL)
+    /* interval: the data's fsync. always: the data is already synced, but
+     * the ack floor is persisted only by a sync, and a crash would resend
+     * everything acked since. never: left to segment deletion and stop. */
+    if (opts->spool_fsync != AG_SPOOL_FSYNC_NEVER)
         uv_timer_start(&s->sync_timer, ag_sender_on_sync, AG_SENDER_SYNC_MS, AG_SENDER_SYNC_MS);
     *out = s;
 out:
