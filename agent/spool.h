@@ -5,7 +5,10 @@
  * nothing that was appended. Storage is a directory of segment files; each
  * record carries its length, a CRC, its seq, its sample count and the
  * spool's cumulative counters as of that record, so the counters are exactly
- * as durable as the data (a torn last record is neither stored nor counted).
+ * as durable as the data. A record torn off by a crash before it was fully
+ * written was never counted; one torn off after the counters were persisted
+ * (a clean stop, then a power loss or disk error) is counted as dropped, so
+ * produced = stored + dropped + pending always holds.
  *
  * Bounds: when appending would take the spool over max_bytes, whole oldest
  * segments are dropped; their unacked records are counted as dropped

@@ -203,6 +203,30 @@ static void merge_counters(struct ag_spool *sp, const struct ag_spool_meta *m,
     sp->meta_floor = m->floor_seq;
 }
 
+/* After a clean stop meta already counts every record; when a record was
+ * then torn off (power loss, a disk error), meta is ahead of the last valid
+ * record. Those records were produced and are gone: unless the ack floor
+ * shows they were stored, they are counted as dropped, so that
+ * produced = stored + dropped + pending still holds. (After a crash, meta
+ * is behind instead, and a torn record was never counted at all.) */
+static void count_cut_as_dropped(struct ag_spool *sp, const struct ag_spool_meta *m,
+                                 const struct ag_spool_hdr *last, uint64_t last_seq)
+{
+    if (m->floor_seq > last_seq + 1)
+        return; /* some torn records were acked, hence stored: nothing to add */
+    uint64_t env = m->c.envelopes_total > last->c.envelopes_total
+                       ? m->c.envelopes_total - last->c.envelopes_total : 0;
+    uint64_t smp = m->c.samples_total > last->c.samples_total
+                       ? m->c.samples_total - last->c.samples_total : 0;
+    uint64_t denv = m->c.dropped_envelopes > last->c.dropped_envelopes
+                        ? m->c.dropped_envelopes - last->c.dropped_envelopes : 0;
+    uint64_t dsmp = m->c.dropped_samples > last->c.dropped_samples
+                        ? m->c.dropped_samples - last->c.dropped_samples : 0;
+    /* what meta counted beyond the last record and not already as dropped */
+    sp->c.dropped_envelopes += env > denv ? env - denv : 0;
+    sp->c.dropped_samples += smp > dsmp ? smp - dsmp : 0;
+}
+
 static int recover(struct ag_spool *sp, const struct ag_spool_meta *m, char *err, size_t errlen)
 {
     struct ag_spool_hdr last = {0};
@@ -231,6 +255,8 @@ static int recover(struct ag_spool *sp, const struct ag_spool_meta *m, char *err
             close(fd);
     }
     merge_counters(sp, m, &last, prev_seq);
+    if (cut)
+        count_cut_as_dropped(sp, m, &last, prev_seq);
     ag_spool_advance_floor(sp);
     return 0;
 }

@@ -420,6 +420,33 @@ Test(spool, torn_tail_is_cut_at_the_last_valid_record)
     for (size_t i = 0; i < sizeof keeps / sizeof keeps[0]; i++) torn_at(keeps[i]);
 }
 
+/* A clean stop persists the counters in meta; a record torn off afterwards
+ * (power loss) was produced and is gone: it must show as dropped, so that
+ * produced = stored + dropped + pending still adds up. */
+Test(spool, tail_torn_after_a_clean_stop_counts_as_dropped)
+{
+    const size_t rec = AG_SPOOL_HDR_LEN + 120;
+    struct ag_spool *sp = open_sp(1u << 20, 0);
+    append_range(sp, 1, 8, 120);
+    cr_assert_eq(ag_spool_ack(sp, 1), 0);
+    ag_spool_free(sp); /* clean stop: meta counts all 8 */
+    char seg[4400];
+    last_segment(seg, sizeof seg);
+    cr_assert_eq(truncate(seg, (off_t)(7 * rec + 9)), 0);
+
+    sp = open_sp(1u << 20, 0);
+    struct ag_spool_stats st = stats(sp);
+    cr_assert_eq(st.recovered_cut_bytes, 9);
+    cr_assert_eq(st.envelopes_total, 8, "produced stays produced");
+    cr_assert_eq(st.samples_total, samples_sum(1, 8));
+    cr_assert_eq(st.dropped_envelopes, 1, "the torn record is dropped");
+    cr_assert_eq(st.dropped_samples, samples_of(8));
+    cr_assert_eq(st.pending, 6, "records 2..7 still to send");
+    cr_assert_eq(st.envelopes_total, 1 + st.pending + st.dropped_envelopes,
+                 "acked + pending + dropped = produced");
+    ag_spool_free(sp);
+}
+
 Test(spool, clean_crash_loses_nothing)
 {
     crash_after_append(1, 8, 120, 0);
