@@ -7,6 +7,7 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "common/fileutil.h"
 #include "common/parse.h"
 
 #include <errno.h>
@@ -43,26 +44,8 @@ static int ag_seq_write(struct ag_seqstore *ss, uint64_t bound)
 {
     char text[AG_SEQ_FILE_MAX];
     int len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)bound);
-    int fd = open(ss->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -errno;
-    int rc = 0;
-    errno = 0;
-    if (write(fd, text, (size_t)len) != len)
-        rc = errno ? -errno : -EIO;
-    else if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(ss->tmp_path, ss->path) < 0) rc = -errno;
-    if (rc < 0) {
-        unlink(ss->tmp_path);
-        return rc;
-    }
-    /* The rename itself must reach the disk before any number is used. */
-    int dfd = open(ss->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return -errno;
-    if (fsync(dfd) < 0) rc = -errno;
-    close(dfd);
-    return rc;
+    /* durable, rename included, before any number below the bound is used */
+    return cm_file_replace(ss->path, ss->tmp_path, 0600, text, (size_t)len);
 }
 
 /* Reads the stored bound; *bound = 0 when there is no file yet. */

@@ -13,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "common/fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,10 +49,7 @@ const char *ag_spool_seg_path(struct ag_spool *sp, uint64_t id)
 
 int ag_spool_fsync_dir(struct ag_spool *sp)
 {
-    int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
+    int rc = cm_fsync_dir(sp->dir);
     if (rc == 0) sp->dir_dirty = false;
     return rc;
 }
@@ -116,20 +114,9 @@ int ag_spool_meta_write(struct ag_spool *sp)
         sp->data_dirty = false;
     }
     ag_spool_meta_encode(&m, block);
-    int fd = open(sp->meta_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -errno;
-    errno = 0;
-    if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
-        rc = errno ? -errno : -EIO;
-    else if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(sp->meta_tmp, sp->meta_path) < 0) rc = -errno;
-    if (rc < 0) {
-        unlink(sp->meta_tmp);
+    if ((rc = cm_file_replace(sp->meta_path, sp->meta_tmp, 0600, block, sizeof block)) < 0)
         return rc;
-    }
-    if ((rc = ag_spool_fsync_dir(sp)) < 0) return rc;
+    sp->dir_dirty = false; /* cm_file_replace flushed the directory */
     sp->meta_floor = m.floor_seq;
     sp->meta_dirty = false;
     return 0;

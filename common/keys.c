@@ -2,6 +2,7 @@
 #include "common/keys.h"
 
 #include "common/err.h"
+#include "common/fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,27 +43,9 @@ static int cm_write_keyfile(const char *path, mode_t mode, const char *text, cha
         snprintf(err, errlen, "key file path too long");
         return CM_ETOOBIG;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(e));
-        return -e;
-    }
-    /* umask may have widened nothing, but an existing file keeps its mode. */
-    size_t len = strlen(text);
-    int rc = 0;
-    errno = EIO; /* a short write leaves errno alone */
-    if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-    }
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot rename to '%s': %s", path, strerror(errno));
-    }
+    int rc = cm_file_replace(path, tmp, mode, text, strlen(text));
     if (rc < 0)
-        unlink(tmp);
+        snprintf(err, errlen, "cannot write key file '%s': %s", path, strerror(-rc));
     return rc;
 }
 

@@ -1,0 +1,47 @@
+/* fileutil.c - write-temp, fsync, rename, fsync-directory. */
+#include "common/fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cm_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int cm_file_replace(const char *path, const char *tmp_path, mode_t mode, const void *data,
+                    size_t len)
+{
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    errno = EIO; /* a short write leaves errno alone */
+    /* an existing temporary keeps its old mode: set it explicitly */
+    if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc == 0 && rename(tmp_path, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        unlink(tmp_path);
+        return rc;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    rc = cm_fsync_dir(dirname(copy));
+    free(copy);
+    return rc;
+}
