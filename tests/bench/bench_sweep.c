@@ -3,6 +3,7 @@
  * same cgroups the floor reads.
  *
  *   bench-sweep HOST_ROOT PATTERN SWEEPS
+ *     e.g. bench-sweep / '' 200     (no user pattern: Docker's names are built in)
  *     e.g. bench-sweep / '^/bwbench/([0-9a-f]{64})$' 200
  *
  * Prints one JSON line like floor.c. Under callgrind, use
@@ -41,7 +42,8 @@ int main(int argc, char **argv)
     if (sweeps < 1 || sweeps > 1000000)
         return 2;
     struct cm_strlist patterns = {0};
-    cm_strlist_add(&patterns, argv[2]);
+    if (argv[2][0])
+        cm_strlist_add(&patterns, argv[2]);
     struct ag_cgroup_opts opts = {.host_root = argv[1], .patterns = &patterns};
     char err[256];
     if (ag_cgroup_new(&opts, &cg, err, sizeof err) < 0) {

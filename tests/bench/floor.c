@@ -4,11 +4,12 @@
  * allocation). The agent's sweep is reported as a ratio to this, measured
  * in the same run on the same cgroups.
  *
- *   bench-floor CGROUP_ROOT PARENT SWEEPS
- *     e.g. bench-floor /sys/fs/cgroup bwbench 200
+ *   bench-floor CGROUP_ROOT PARENT SWEEPS [IDS_FILE]
+ *     e.g. bench-floor /sys/fs/cgroup docker 200 ids.txt
  *
  * Containers are the directories under <root>/memory/<parent>/ (listed once,
- * before timing). Prints one JSON line: sweeps, containers, files per sweep,
+ * before timing); with IDS_FILE (one name a line) only those names, so a
+ * parent shared with a running engine reads only the benchmark's cgroups. Prints one JSON line: sweeps, containers, files per sweep,
  * median and p90 microseconds per sweep. Under callgrind, use
  * --toggle-collect=floor_sweep to count the instructions of sweeps only. */
 #include <dirent.h>
@@ -40,8 +41,7 @@ static int by_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* noinline: callgrind's --toggle-collect needs a real frame to count. */
-__attribute__((noinline)) void floor_sweep(void)
+static void sweep_files(void)
 {
     char buf[8192];
     for (size_t c = 0; c < ncontainers; c++) {
@@ -57,7 +57,40 @@ __attribute__((noinline)) void floor_sweep(void)
     }
 }
 
-static int list_containers(const char *root, const char *parent)
+/* noinline: callgrind's --toggle-collect needs a real frame to count; the
+ * warm-up sweep calls sweep_files() directly and is not counted. */
+__attribute__((noinline)) void floor_sweep(void)
+{
+    sweep_files();
+}
+
+/* True when name is a line of the ids file (or there is no ids file). */
+static int wanted(const char *ids, const char *name)
+{
+    if (!ids)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = ids; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == ids || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    static char text[MAX_CONTAINERS * 80];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static int list_containers(const char *root, const char *parent, const char *ids)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/memory/%s", root, parent);
@@ -68,7 +101,7 @@ static int list_containers(const char *root, const char *parent)
     }
     struct dirent *e;
     while ((e = readdir(d)) != NULL && ncontainers < MAX_CONTAINERS) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+        if (e->d_type != DT_DIR || e->d_name[0] == '.' || !wanted(ids, e->d_name))
             continue;
         for (size_t f = 0; f < NFILES; f++) {
             char p[4096];
@@ -84,17 +117,20 @@ static int list_containers(const char *root, const char *parent)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s CGROUP_ROOT PARENT SWEEPS\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s CGROUP_ROOT PARENT SWEEPS [IDS_FILE]\n", argv[0]);
         return 2;
     }
     long sweeps = strtol(argv[3], NULL, 10);
-    if (sweeps < 1 || sweeps > 1000000 || list_containers(argv[1], argv[2]) < 0)
+    const char *ids = NULL;
+    if (argc == 5 && (ids = slurp(argv[4])) == NULL)
+        return 2;
+    if (sweeps < 1 || sweeps > 1000000 || list_containers(argv[1], argv[2], ids) < 0)
         return 2;
     double *us = calloc((size_t)sweeps, sizeof *us);
     if (!us)
         return 1;
-    floor_sweep(); /* warm the dentry cache like the agent's first sweep does */
+    sweep_files(); /* warm the dentry cache like the agent's first sweep does */
     for (long i = 0; i < sweeps; i++) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
