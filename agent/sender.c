@@ -38,6 +38,7 @@
 struct ag_sender_flight {
     uint64_t seq;
     int64_t sent_ms; /* monotonic */
+    int64_t sent_us; /* monotonic, for the ack latency histogram */
 };
 
 struct ag_sender {
@@ -86,20 +87,49 @@ static void ag_sender_flight_push(struct ag_sender *s, uint64_t seq)
         s->head = 0;
         s->tail = n;
     }
+    int64_t now_ns = cm_time_mono_ns();
     s->flight[s->tail].seq = seq;
-    s->flight[s->tail].sent_ms = ag_sender_now_ms();
+    s->flight[s->tail].sent_ms = now_ns / 1000000;
+    s->flight[s->tail].sent_us = now_ns / 1000;
     s->tail++;
 }
 
-/* Acks mostly come in send order, so the oldest is checked first; the list
- * is sorted, so anything else is found by binary search. */
-static void ag_sender_flight_remove(struct ag_sender *s, uint64_t seq)
+unsigned ag_sender_ack_bucket(uint64_t us)
 {
-    if (s->head == s->tail) return;
-    if (s->flight[s->head].seq == seq) {
-        s->head++;
-        return;
+    if (us < 4) return (unsigned)us;
+    unsigned e = 63u - (unsigned)__builtin_clzll(us); /* us >= 4: e >= 2 */
+    unsigned b = 4 * (e - 1) + (unsigned)((us >> (e - 2)) & 3);
+    return b < AG_SENDER_ACK_BUCKETS ? b : AG_SENDER_ACK_BUCKETS - 1;
+}
+
+/* The smallest latency of bucket b (b <= AG_SENDER_ACK_BUCKETS). */
+static uint64_t ag_sender_ack_bucket_low(unsigned b)
+{
+    if (b < 4) return b;
+    return (uint64_t)(4 + b % 4) << (b / 4 - 1);
+}
+
+uint64_t ag_sender_ack_quantile_us(const uint64_t *hist, double q)
+{
+    uint64_t total = 0, seen = 0;
+    for (unsigned b = 0; b < AG_SENDER_ACK_BUCKETS; b++)
+        total += hist[b];
+    if (total == 0) return 0;
+    double want = q <= 0 ? 1 : q >= 1 ? (double)total : q * (double)total;
+    for (unsigned b = 0; b < AG_SENDER_ACK_BUCKETS; b++) {
+        seen += hist[b];
+        if (hist[b] > 0 && (double)seen >= want) return ag_sender_ack_bucket_low(b + 1);
     }
+    return ag_sender_ack_bucket_low(AG_SENDER_ACK_BUCKETS);
+}
+
+/* Acks mostly come in send order, so the oldest is checked first; the list
+ * is sorted, so anything else is found by binary search. Returns the send
+ * time (us) of the removed record, or -1 when it was not in flight. */
+static int64_t ag_sender_flight_remove(struct ag_sender *s, uint64_t seq)
+{
+    if (s->head == s->tail) return -1;
+    if (s->flight[s->head].seq == seq) return s->flight[s->head++].sent_us;
     size_t lo = s->head + 1, hi = s->tail;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -108,9 +138,11 @@ static void ag_sender_flight_remove(struct ag_sender *s, uint64_t seq)
         else
             hi = mid;
     }
-    if (lo == s->tail || s->flight[lo].seq != seq) return;
+    if (lo == s->tail || s->flight[lo].seq != seq) return -1;
+    int64_t sent_us = s->flight[lo].sent_us;
     memmove(s->flight + lo, s->flight + lo + 1, (s->tail - lo - 1) * sizeof *s->flight);
     s->tail--;
+    return sent_us;
 }
 
 /* Records the spool dropped (size bound) will never be acked. */
@@ -278,7 +310,11 @@ static void ag_sender_on_ack(void *data, const struct cm_ack *ack)
     struct ag_sender *s = data;
     unsigned sup = 0;
     int rc = ag_spool_ack(s->spool, ack->seq);
-    ag_sender_flight_remove(s, ack->seq);
+    int64_t sent_us = ag_sender_flight_remove(s, ack->seq);
+    if (rc == 0 && sent_us >= 0) {
+        int64_t took = cm_time_mono_ns() / 1000 - sent_us;
+        s->stats.ack_us[ag_sender_ack_bucket(took > 0 ? (uint64_t)took : 0)]++;
+    }
     if (ack->status == CM_ACK_REJECTED &&
         cm_ratelimit_allow(&s->rl_reject, 1, AG_SENDER_LOG_EVERY_MS, &sup))
         cm_warn(AG_SENDER_MOD, "collector rejected an envelope",

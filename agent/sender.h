@@ -48,6 +48,11 @@ struct ag_sender_opts {
     void *data;
 };
 
+/* Send->ack latency histogram: 4 buckets per power of two of microseconds
+ * (bucket width <= 25 % of its lower bound), from 0 us up to ~2^33 us; the
+ * last bucket also holds everything above. */
+#define AG_SENDER_ACK_BUCKETS 128
+
 struct ag_sender_stats {
     struct ag_spool_stats spool;
     uint64_t in_flight; /* sent, waiting for an ack */
@@ -59,9 +64,19 @@ struct ag_sender_stats {
     uint64_t timeouts;         /* ack timeouts (each restarts the pass at the oldest unacked) */
     uint64_t failed_envelopes; /* submits that never reached the spool (counted as dropped) */
     uint64_t failed_samples;
+    /* acks of spooled records sent by this process, by time from the last
+     * send of that record to its ack (resends restart the clock) */
+    uint64_t ack_us[AG_SENDER_ACK_BUCKETS];
 };
 
 struct ag_sender;
+
+/* The histogram bucket of a latency of `us` microseconds. */
+unsigned ag_sender_ack_bucket(uint64_t us);
+/* Quantile q (0..1) of a histogram of AG_SENDER_ACK_BUCKETS counts (e.g.
+ * summed over several senders), as the upper bound of its bucket in
+ * microseconds (an overestimate by at most 25 %); 0 when it is empty. */
+uint64_t ag_sender_ack_quantile_us(const uint64_t *hist, double q);
 
 int ag_sender_new(uv_loop_t *loop, const struct ag_sender_opts *opts, struct ag_sender **out,
                   char *err, size_t errlen);

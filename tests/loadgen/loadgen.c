@@ -7,8 +7,10 @@
  * a fixed rate for a given time, then wait until every sender is drained
  * (every spooled envelope acked), send a last Heartbeat each (so the
  * collector's view of the spool counters is current) and print one JSON line
- * of totals summed from the senders' stats. The spool totals are cumulative
- * across runs on the same state directory because they live in the spool.
+ * of totals summed from the senders' stats, with the p50/p99 send->ack
+ * latency of this run's acks (upper bounds of 25 % buckets). The spool
+ * totals are cumulative across runs on the same state directory because
+ * they live in the spool.
  *
  * It does not read cgroups, does not enroll agents (use `boxwatch-collector
  * enroll`), and does not check what the collector stored: the fault tests
@@ -112,6 +114,7 @@ enum lg_phase { LG_GENERATE, LG_DRAIN, LG_FINAL, LG_STOPPED };
 
 struct lg_totals {
     uint64_t envelopes, samples, dropped_envelopes, dropped_samples, acked, pending, resent;
+    uint64_t ack_us[AG_SENDER_ACK_BUCKETS]; /* send->ack latency, summed over the agents */
     bool drained;
 };
 
@@ -206,6 +209,8 @@ static void lg_totals_take(struct lg *lg)
         t->pending += st.spool.pending;
         t->acked += st.acked;
         t->resent += st.resent;
+        for (unsigned b = 0; b < AG_SENDER_ACK_BUCKETS; b++)
+            t->ack_us[b] += st.ack_us[b];
         if (!ag_sender_is_drained(lg->agents[i].snd)) t->drained = false;
     }
 }
@@ -477,11 +482,15 @@ static void lg_print_totals(const struct lg *lg)
     const struct lg_totals *t = &lg->totals;
     printf("{\"agents\":%zu,\"envelopes_total\":%llu,\"samples_total\":%llu,"
            "\"dropped_envelopes\":%llu,\"dropped_samples\":%llu,\"acked\":%llu,"
-           "\"pending\":%llu,\"resent\":%llu,\"drained\":%s,\"elapsed_s\":%.3f}\n",
+           "\"pending\":%llu,\"resent\":%llu,\"ack_p50_us\":%llu,\"ack_p99_us\":%llu,"
+           "\"drained\":%s,\"elapsed_s\":%.3f}\n",
            lg->n, (unsigned long long)t->envelopes, (unsigned long long)t->samples,
            (unsigned long long)t->dropped_envelopes, (unsigned long long)t->dropped_samples,
            (unsigned long long)t->acked, (unsigned long long)t->pending,
-           (unsigned long long)t->resent, t->drained ? "true" : "false", lg->elapsed_s);
+           (unsigned long long)t->resent,
+           (unsigned long long)ag_sender_ack_quantile_us(t->ack_us, 0.50),
+           (unsigned long long)ag_sender_ack_quantile_us(t->ack_us, 0.99),
+           t->drained ? "true" : "false", lg->elapsed_s);
     fflush(stdout);
 }
 

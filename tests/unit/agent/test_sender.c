@@ -220,11 +220,43 @@ Test(sender, delivers_everything_and_drains_the_spool)
     cr_assert_eq(h.final.spool.samples_total, 20);
     cr_assert_eq(h.final.connects, 1);
     cr_assert_geq(h.progress, 20, "on_progress after each ack");
+    uint64_t timed = 0;
+    for (unsigned b = 0; b < AG_SENDER_ACK_BUCKETS; b++)
+        timed += h.final.ack_us[b];
+    cr_assert_eq(timed, 20, "every ack's latency is in the histogram");
+    uint64_t p99 = ag_sender_ack_quantile_us(h.final.ack_us, 0.99);
+    cr_assert(p99 > 0 && p99 < 8000000, "p99 %llu us within the run", (unsigned long long)p99);
     char spool[4200];
     struct stat st;
     snprintf(spool, sizeof spool, "%s/spool", state_dir);
     cr_assert_eq(stat(spool, &st), 0, "the spool lives under <state_dir>/spool");
     cr_assert(S_ISDIR(st.st_mode));
+}
+
+Test(sender, ack_latency_histogram_quantiles)
+{
+    uint64_t hist[AG_SENDER_ACK_BUCKETS] = {0};
+    cr_assert_eq(ag_sender_ack_quantile_us(hist, 0.5), 0, "empty");
+    for (uint64_t us = 0; us < 4; us++)
+        cr_assert_eq(ag_sender_ack_bucket(us), us);
+    unsigned prev = 0;
+    for (uint64_t us = 4; us < 1000000; us = us * 9 / 8 + 1) { /* monotonic, <= 25 % wide */
+        unsigned b = ag_sender_ack_bucket(us);
+        cr_assert_geq(b, prev);
+        prev = b;
+        hist[b] = 1;
+        uint64_t up = ag_sender_ack_quantile_us(hist, 1.0);
+        cr_assert(up > us && up <= us + us / 4 + 1, "us=%llu bound=%llu", (unsigned long long)us,
+                  (unsigned long long)up);
+        hist[b] = 0;
+    }
+    cr_assert_eq(ag_sender_ack_bucket(UINT64_MAX), AG_SENDER_ACK_BUCKETS - 1);
+    hist[ag_sender_ack_bucket(100)] = 98; /* 98 acks at 100 us, 2 at 10 ms */
+    hist[ag_sender_ack_bucket(10000)] = 2;
+    uint64_t p50 = ag_sender_ack_quantile_us(hist, 0.5),
+             p99 = ag_sender_ack_quantile_us(hist, 0.99);
+    cr_assert(p50 > 100 && p50 <= 125, "p50 %llu", (unsigned long long)p50);
+    cr_assert(p99 > 10000 && p99 <= 12500, "p99 %llu", (unsigned long long)p99);
 }
 
 static bool step_3(struct harness *h)
