@@ -256,9 +256,14 @@ CONF
   DO_NOT_TRACK=1 netdata -c "$nd/etc/netdata.conf" -D -P "$nd/netdata.pid" >"$nd/log/stdout.log" 2>&1 &
   npid=$!
   echo $npid >>"$D/daemons.txt"
-  local t0 seen=0
-  t0=$(date +%s)
+  # Discovery is done when all N are charted, or when the count stopped
+  # changing for 30 s (netdata rescans every 10 s; it skips cgroups whose
+  # counters are all zero, so it may never chart all N).
+  local t0 seen=0 last=-1 stable_since
+  t0=$(date +%s); stable_since=$t0
   while [ $(($(date +%s) - t0)) -lt "$DISCOVER_MAX" ]; do
+    if [ "$seen" != "$last" ]; then last=$seen; stable_since=$(date +%s); log "netdata: $seen/$have charted"; fi
+    [ "$seen" -gt 0 ] && [ $(($(date +%s) - stable_since)) -ge 30 ] && break
     kill -0 $npid 2>/dev/null || { log "netdata exited: $(tail -n 3 "$nd/log/error.log" 2>/dev/null)"; return 1; }
     curl -fsS "http://127.0.0.1:$port/api/v1/charts" -o "$nd/charts.json" 2>/dev/null \
       && jq -r '.charts[] | select(.type | startswith("cgroup_")) | "\(.type) \(.title)"' "$nd/charts.json" >"$nd/cgroup-charts.txt" 2>/dev/null \
@@ -267,6 +272,7 @@ CONF
     sleep 2
   done
   local discover_s=$(($(date +%s) - t0))
+  [ "$seen" = "$last" ] && discover_s=$((stable_since - t0))
   log "netdata: reports $seen/$have of our cgroups after ${discover_s}s; warm-up ${WARMUP}s, window ${WINDOW}s"
   sleep "$WARMUP"
   local cpu rss main procs
