@@ -132,6 +132,8 @@ cJSON *col_api_ts_json(int64_t ns);
 /* single cells as new JSON items (null when NULL or unparsable) */
 cJSON *col_api_cell_ts(const PGresult *res, int row, int col);
 cJSON *col_api_cell_f64(const PGresult *res, int row, int col);
+/* True when s is a JSON number as the grammar of RFC 8259 spells it. */
+bool col_api_is_json_number(const char *s);
 
 /* params.c */
 #define COL_API_QUERY_MAX_PAIRS 32

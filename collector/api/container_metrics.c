@@ -89,19 +89,28 @@ static int col_api_cm_resolve(struct col_api_work *w, PGresult **out)
     return -1;
 }
 
+/* Row by row, so each step's timestamp is formatted once for all series
+ * (formatting it per series was a third of the request's CPU). */
 static cJSON *col_api_cm_series_json(const PGresult *res)
 {
     cJSON *series = cJSON_CreateObject();
+    cJSON *pts[COL_API_CM_NSERIES];
+    for (size_t s = 0; s < COL_API_CM_NSERIES; s++)
+        pts[s] = cJSON_AddArrayToObject(series, col_api_cm_series[s]);
     int n = PQntuples(res);
-    for (size_t s = 0; s < COL_API_CM_NSERIES; s++) {
-        cJSON *pts = cJSON_AddArrayToObject(series, col_api_cm_series[s]);
-        for (int r = 0; r < n; r++) {
+    for (int r = 0; r < n; r++) {
+        char ts[40];
+        int64_t us = col_api_cell_i64(res, r, 0);
+        if (col_api_cell_is_null(res, r, 0) || us > INT64_MAX / 1000 || us < INT64_MIN / 1000 ||
+            cm_time_format_rfc3339(us * 1000, ts, sizeof ts) < 0)
+            continue;
+        for (size_t s = 0; s < COL_API_CM_NSERIES; s++) {
             if (col_api_cell_is_null(res, r, (int)s + 1))
                 continue;
             cJSON *pt = cJSON_CreateArray();
-            cJSON_AddItemToArray(pt, col_api_cell_ts(res, r, 0));
+            cJSON_AddItemToArray(pt, cJSON_CreateString(ts));
             cJSON_AddItemToArray(pt, col_api_cell_f64(res, r, (int)s + 1));
-            cJSON_AddItemToArray(pts, pt);
+            cJSON_AddItemToArray(pts[s], pt);
         }
     }
     return series;

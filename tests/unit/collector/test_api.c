@@ -2,6 +2,7 @@
  * thread, a real migrated PostgreSQL database with rows inserted by SQL, and
  * real HTTP over TCP from a small blocking client. */
 #include "collector/api/api.h"
+#include "collector/api/api_int.h"
 #include "collector/config.h"
 #include "common/timeutil.h"
 #include "tests/util/pgutil.h"
@@ -715,4 +716,16 @@ Test(api_nodb, connections_over_the_limit_are_refused)
     r = request("GET", "/", NULL);
     cr_assert_eq(r.status, 200);
     resp_free(&r);
+}
+
+/* float8 text from PostgreSQL goes to clients as is: only JSON numbers may. */
+Test(api_json, float8_text_passes_only_as_a_json_number)
+{
+    const char *ok[] = {"0", "-0", "0.5", "667648", "0.49981989254461084", "1e+20", "-1.5E-07"};
+    const char *bad[] = {"NaN", "Infinity", "-Infinity", "", "-", "01", "1.", ".5", "1e", "1e+",
+                         "0x10", "1 ", "+1"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_assert(col_api_is_json_number(ok[i]), "%s should pass", ok[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert(!col_api_is_json_number(bad[i]), "'%s' should be refused", bad[i]);
 }
