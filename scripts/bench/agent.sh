@@ -340,7 +340,7 @@ for N in "${SIZES[@]}"; do
 
   # ---- 1b. the agent process, sending to a real collector ----
   log "agent process: collector, database $DBNAME"
-  psql "$PG" -qAtc "DROP DATABASE IF EXISTS $DBNAME" >/dev/null
+  psql "$PG" -qAtc "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
   psql "$PG" -qAtc "CREATE DATABASE $DBNAME" >/dev/null
   DB=$(sed -E "s/dbname=[^ ]*/dbname=$DBNAME/" <<<"$PG")
   ZP=$(free_port); HP=$(free_port)
