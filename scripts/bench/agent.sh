@@ -370,13 +370,13 @@ for N in "${SIZES[@]}"; do
   db_ours=$(count_ours "$D/db-ids.txt")
   samples=$(psql "$DB" -qAtc "SELECT count(*) FROM container_samples" 2>/dev/null || echo null)
   stop_pid $apid
-  add_bench "$(jq -n --argjson n "$N" --argjson w "$WINDOW" --argjson cpu "$a_cpu" --argjson rss "$a_rss" \
+  add_bench "$(jq -n --argjson n "$N" --argjson w "$WINDOW" --argjson cpu "${a_cpu:-null}" --argjson rss "${a_rss:-null}" \
     --argjson p "$print_ours" --argjson db "$db_ours" --argjson s "${samples:-null}" '
     { name: "agent_process_n\($n)", cgroups: $n, interval_s: 1, window_s: $w,
       cpu_pct_of_one_core: $cpu, peak_rss_kb: $rss,
       containers_reported_print: $p, containers_stored_by_collector: $db, samples_stored: $s }')"
   log "  agent cpu=$a_cpu% rss=${a_rss}kB print=$print_ours stored=$db_ours/$N"
-  AG_CPU=$a_cpu; AG_RSS=$a_rss
+  AG_CPU=${a_cpu:-null}; AG_RSS=${a_rss:-null}
 
   # ---- 2. netdata on the same cgroups ----
   ND_CPU=null; ND_RSS=null
