@@ -34,6 +34,9 @@
 #define AG_SENDER_RETRY_BUSY_MS 20    /* after -EAGAIN from ZeroMQ */
 #define AG_SENDER_RETRY_ERROR_MS 1000 /* after a spool read or seq store error */
 #define AG_SENDER_WINDOW_MAX 100000
+/* Consecutive ack timeouts double the wait up to this: an overloaded
+ * collector must not be answered with ever more resends. */
+#define AG_SENDER_ACK_TIMEOUT_MAX_MS (5 * 60 * 1000)
 
 struct ag_sender_flight {
     uint64_t seq;
@@ -52,7 +55,9 @@ struct ag_sender {
     bool closing;
     struct cm_hello hello;
     size_t window;
-    uint64_t ack_timeout_ms;
+    uint64_t ack_timeout_ms;     /* configured */
+    uint64_t cur_timeout_ms;     /* now: doubles per timeout, back to configured on progress */
+    int64_t last_progress_ms;    /* last ack of a spooled record */
     /* in flight: flight[head .. tail), ascending seq */
     struct ag_sender_flight *flight;
     size_t head, tail;
@@ -161,6 +166,16 @@ static void ag_sender_restart_pass(struct ag_sender *s)
 
 static void ag_sender_on_tick(uv_timer_t *t);
 
+/* The path counts as lost when neither the oldest record in flight nor any
+ * other was acked for cur_timeout_ms: acks still arriving mean the
+ * collector is working through a queue, and resending would only deepen it. */
+static int64_t ag_sender_ack_deadline(const struct ag_sender *s)
+{
+    int64_t since = s->flight[s->head].sent_ms;
+    if (s->last_progress_ms > since) since = s->last_progress_ms;
+    return since + (int64_t)s->cur_timeout_ms;
+}
+
 /* Arms the tick for the earlier of a pending retry and the oldest in-flight
  * record's deadline; stops it when neither exists. */
 static void ag_sender_arm(struct ag_sender *s)
@@ -168,7 +183,7 @@ static void ag_sender_arm(struct ag_sender *s)
     if (s->closing) return;
     int64_t due = s->retry_at_ms;
     if (s->head < s->tail) {
-        int64_t d = s->flight[s->head].sent_ms + (int64_t)s->ack_timeout_ms;
+        int64_t d = ag_sender_ack_deadline(s);
         if (due == 0 || d < due) due = d;
     }
     if (due == 0) {
@@ -275,13 +290,17 @@ static void ag_sender_on_tick(uv_timer_t *t)
     s->retry_at_ms = 0;
     ag_spool_get_stats(s->spool, &st);
     ag_sender_flight_prune(s, st.floor_seq);
-    if (s->head < s->tail && now - s->flight[s->head].sent_ms >= (int64_t)s->ack_timeout_ms) {
+    if (s->head < s->tail && now >= ag_sender_ack_deadline(s)) {
         s->timeouts++;
         if (cm_ratelimit_allow(&s->rl_timeout, 1, AG_SENDER_LOG_EVERY_MS, &sup))
             cm_warn(AG_SENDER_MOD, "no ack in time, resending everything unacked",
                     "oldest_seq=%llu in_flight=%zu ack_timeout_ms=%llu suppressed=%u",
                     (unsigned long long)s->flight[s->head].seq, ag_sender_in_flight(s),
-                    (unsigned long long)s->ack_timeout_ms, sup);
+                    (unsigned long long)s->cur_timeout_ms, sup);
+        s->cur_timeout_ms = s->cur_timeout_ms * 2 > AG_SENDER_ACK_TIMEOUT_MAX_MS
+                                ? AG_SENDER_ACK_TIMEOUT_MAX_MS
+                                : s->cur_timeout_ms * 2;
+        if (s->cur_timeout_ms < s->ack_timeout_ms) s->cur_timeout_ms = s->ack_timeout_ms;
         ag_sender_restart_pass(s);
     }
     ag_sender_pump(s);
@@ -292,6 +311,7 @@ static void ag_sender_on_connect(void *data)
     struct ag_sender *s = data;
     s->stats.connects++;
     s->hello_due = true;
+    s->cur_timeout_ms = s->ack_timeout_ms; /* a new path: no reason to wait longer */
     ag_sender_restart_pass(s);
     ag_sender_pump(s);
 }
@@ -321,6 +341,8 @@ static void ag_sender_on_ack(void *data, const struct cm_ack *ack)
                 "seq=%llu reason=\"%s\" spooled=%s suppressed=%u", (unsigned long long)ack->seq,
                 ack->reason, rc == 0 ? "yes" : "no", sup);
     if (rc == 0) {
+        s->last_progress_ms = ag_sender_now_ms();
+        s->cur_timeout_ms = s->ack_timeout_ms;
         if (ack->status == CM_ACK_STORED)
             s->stats.acked++;
         else
@@ -521,6 +543,7 @@ int ag_sender_new(uv_loop_t *loop, const struct ag_sender_opts *opts, struct ag_
     s->window = opts->window ? opts->window : AG_SENDER_DEFAULT_WINDOW;
     s->ack_timeout_ms =
         opts->ack_timeout_ms ? opts->ack_timeout_ms : AG_SENDER_DEFAULT_ACK_TIMEOUT_MS;
+    s->cur_timeout_ms = s->ack_timeout_ms;
     if (opts->hello) s->hello = *opts->hello;
     s->on_refused = opts->on_refused;
     s->on_progress = opts->on_progress;

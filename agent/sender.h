@@ -4,9 +4,13 @@
  *   submit: assign the next seq -> encode -> append to the spool -> send if
  *           the in-flight window has room;
  *   ack:    mark acked in the spool -> send the next unacked record;
- *   ack timeout (no ack for the oldest in-flight record within
- *           ack_timeout_ms) or reconnect: resend everything unacked, oldest
- *           first, again through the window.
+ *   ack timeout (no ack at all, for the oldest in-flight record or any
+ *           other, within the current timeout) or reconnect: resend
+ *           everything unacked, oldest first, again through the window.
+ *           The current timeout starts at ack_timeout_ms and doubles with
+ *           each consecutive timeout (up to 5 min), back to ack_timeout_ms on
+ *           any ack or reconnect: an overloaded collector that still acks is
+ *           not flooded with resends.
  * Hello is sent on every (re)connect and Heartbeats on request; they take
  * seqs but are not spooled (they describe the moment, resending them has no
  * value). The same module drives the real agent and boxwatch-loadgen, so the

@@ -286,6 +286,34 @@ Test(sender, lost_acks_are_resent_after_the_ack_timeout)
     cr_assert_eq(h.final.spool.pending, 0);
 }
 
+static bool step_1_then_wait_1600ms(struct harness *h)
+{
+    if (h->phase == 0) {
+        submit(h, 1);
+        next_phase(h);
+    }
+    return now_ms() - h->t0_ms >= 1600;
+}
+
+/* A collector that never acks must not get a resend every ack_timeout_ms:
+ * the wait doubles (150, 300, 600 ms ...), so 1.6 s see three resends, not
+ * ten. */
+Test(sender, consecutive_timeouts_back_off)
+{
+    struct tr_router r = {.answer = CM_ACK_STORED, .withhold = 1000};
+    tr_router_start(&r);
+    struct harness h = {0};
+    struct run_opts ro = {.ack_timeout_ms = 150};
+    run(&h, &r, &ro, step_1_then_wait_1600ms, 8000);
+    tr_router_stop(&r);
+    cr_assert(!h.timed_out);
+    int seen = times_seen(&r, h.submitted[0]);
+    cr_assert(seen >= 3 && seen <= 5, "sent %d times in 1.6 s (a fixed 150 ms timeout sends ~10)",
+              seen);
+    cr_assert(h.final.timeouts >= 2 && h.final.timeouts <= 4, "timeouts %llu",
+              (unsigned long long)h.final.timeouts);
+}
+
 Test(sender, router_restart_brings_hello_then_the_unacked_oldest_first)
 {
     struct tr_router r = {.answer = CM_ACK_STORED, .restart_after = 3};
