@@ -82,6 +82,11 @@ struct wire_ctx {
     enum cm_wire_reason reason;
     char *why;
     size_t whylen;
+    /* Index of the sample being checked, or -1. Failures inside a sample are
+     * prefixed "samples[i]." when (and only when) the text is written:
+     * formatting labels for every field of every sample up front was a
+     * quarter of the decoder's time. */
+    long sample;
 };
 
 static int wire_fail(struct wire_ctx *c, enum cm_wire_reason r, const char *fmt, ...)
@@ -91,9 +96,11 @@ static int wire_fail(struct wire_ctx *c, enum cm_wire_reason r, const char *fmt,
 {
     c->reason = r;
     if (c->why && c->whylen) {
+        int n = c->sample >= 0 ? snprintf(c->why, c->whylen, "samples[%ld].", c->sample) : 0;
+        size_t off = n > 0 && (size_t)n < c->whylen ? (size_t)n : 0;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->why, c->whylen, fmt, ap);
+        vsnprintf(c->why + off, c->whylen - off, fmt, ap);
         va_end(ap);
     }
     switch (r) {
@@ -201,27 +208,30 @@ static int wire_check_count(struct wire_ctx *c, size_t n)
     return 0;
 }
 
-static int wire_check_sample(struct wire_ctx *c, const struct cm_sample *s, size_t i)
+static int wire_check_sample_fields(struct wire_ctx *c, const struct cm_sample *s)
 {
-    char what[64];
     int rc;
-    snprintf(what, sizeof what, "samples[%zu].container_id", i);
     if (strnlen(s->container_id, sizeof s->container_id) == sizeof s->container_id ||
         cm_wire_check_container_id(s->container_id) < 0)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: not 1..%d bytes of [A-Za-z0-9_.:@-]", what,
+        return wire_fail(c, CM_WIRE_BAD_FIELD, "container_id: not 1..%d bytes of [A-Za-z0-9_.:@-]",
                          CM_CONTAINER_ID_MAX);
-    snprintf(what, sizeof what, "samples[%zu].cgroup_path", i);
-    if ((rc = wire_check_text(c, what, s->cgroup_path, sizeof s->cgroup_path, false)) < 0)
+    if ((rc = wire_check_text(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path, false)) < 0)
         return rc;
     if (s->cgroup_path[0] && s->cgroup_path[0] != '/')
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: does not start with '/'", what);
-    snprintf(what, sizeof what, "samples[%zu].runtime", i);
-    if ((rc = wire_check_enum(c, what, (unsigned)s->runtime, CM_RT__COUNT)) < 0) return rc;
-    snprintf(what, sizeof what, "samples[%zu].ts", i);
-    if ((rc = wire_check_ts(c, what, s->ts_ns)) < 0) return rc;
+        return wire_fail(c, CM_WIRE_BAD_FIELD, "cgroup_path: does not start with '/'");
+    if ((rc = wire_check_enum(c, "runtime", (unsigned)s->runtime, CM_RT__COUNT)) < 0) return rc;
+    if ((rc = wire_check_ts(c, "ts", s->ts_ns)) < 0) return rc;
     if (s->present >> CM_F__COUNT)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "samples[%zu].present: unknown field bits", i);
+        return wire_fail(c, CM_WIRE_BAD_FIELD, "present: unknown field bits");
     return 0;
+}
+
+static int wire_check_sample(struct wire_ctx *c, const struct cm_sample *s, size_t i)
+{
+    c->sample = (long)i;
+    int rc = wire_check_sample_fields(c, s);
+    c->sample = -1;
+    return rc;
 }
 
 static int wire_check_hello(struct wire_ctx *c, const struct cm_hello *h)
@@ -352,14 +362,14 @@ static int wire_copy_str(struct wire_ctx *c, const char *what, char *dst, size_t
 
 static int wire_sample_from_pb(struct wire_ctx *c, const PbSample *p, struct cm_sample *s, size_t i)
 {
-    char what[64];
     int rc;
-    snprintf(what, sizeof what, "samples[%zu].container_id", i);
-    if ((rc = wire_copy_str(c, what, s->container_id, sizeof s->container_id, p->container_id)) < 0)
+    c->sample = (long)i;
+    if ((rc = wire_copy_str(c, "container_id", s->container_id, sizeof s->container_id,
+                            p->container_id)) < 0 ||
+        (rc = wire_copy_str(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path,
+                            p->cgroup_path)) < 0)
         return rc;
-    snprintf(what, sizeof what, "samples[%zu].cgroup_path", i);
-    if ((rc = wire_copy_str(c, what, s->cgroup_path, sizeof s->cgroup_path, p->cgroup_path)) < 0)
-        return rc;
+    c->sample = -1;
     /* Out-of-range ints are kept so that the shared check rejects them. */
     s->runtime = p->has_runtime ? (enum cm_runtime)p->runtime : CM_RT_UNKNOWN;
     s->ts_ns = p->ts_unix_ns;
@@ -499,7 +509,7 @@ static int wire_decode(const ProtobufCMessageDescriptor *desc,
                        void (*reset)(void *), void *out, const uint8_t *buf, size_t len,
                        enum cm_wire_reason *reason, char *why, size_t whylen)
 {
-    struct wire_ctx c = {CM_WIRE_OK, why, whylen};
+    struct wire_ctx c = {CM_WIRE_OK, why, whylen, -1};
     struct wire_budget budget = {0, false};
     ProtobufCAllocator a = {wire_budget_alloc, wire_budget_free, &budget};
     ProtobufCMessage *m = NULL;
@@ -591,7 +601,7 @@ static int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 
 int cm_wire_encode_envelope(const struct cm_envelope *env, uint8_t **out, size_t *out_len)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0};
+    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
     Boxwatch__V1__Envelope p = BOXWATCH__V1__ENVELOPE__INIT;
     Boxwatch__V1__Hello hello = BOXWATCH__V1__HELLO__INIT;
     Boxwatch__V1__MetricBatch mb = BOXWATCH__V1__METRIC_BATCH__INIT;
@@ -635,7 +645,7 @@ out:
 
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0};
+    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
     Boxwatch__V1__ServerMessage p = BOXWATCH__V1__SERVER_MESSAGE__INIT;
     Boxwatch__V1__Ack ack = BOXWATCH__V1__ACK__INIT;
     int rc = wire_check_ack(&c, msg);
@@ -666,7 +676,7 @@ bool cm_wire_fields_match_proto(void)
  * agent can match). Added for the collector's server. */
 int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0};
+    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
     struct wire_budget budget = {0, false};
     ProtobufCAllocator a = {wire_budget_alloc, wire_budget_free, &budget};
     ProtobufCMessage *m = NULL;

@@ -659,3 +659,44 @@ Test(wire, expansion_budget)
         cm_buf_append(&b, "\x78\x01", 2); /* field 15, varint 1 */
     expect_reject(&b, CM_WIRE_TOO_BIG, "unknown-field flood");
 }
+
+/* The reason names the sample and the field that failed (the label is built
+ * only on failure, so check it is still exact). */
+Test(wire, rejection_names_the_failing_sample_and_field)
+{
+    struct cm_buf b, m, s;
+    raw_head(&b, 1, 5, T0);
+    cm_buf_init(&m, 1024 * 1024);
+    pb_uint(&m, 1, (uint64_t)T0);
+    const char *ids[] = {"good0", "good1", "bad id"};
+    for (size_t i = 0; i < 3; i++) {
+        raw_sample(&s, ids[i], "/docker/x", T0);
+        pb_sub(&m, 2, &s);
+    }
+    raw_sample(&s, "good3", "no-slash", T0);
+    pb_sub(&m, 2, &s);
+    pb_sub(&b, 11, &m);
+    struct cm_envelope env;
+    enum cm_wire_reason r;
+    char why[256] = "";
+    cr_assert_lt(cm_wire_decode_envelope((const uint8_t *)b.data, b.len, &env, &r, why, sizeof why),
+                 0);
+    cr_assert_eq(r, CM_WIRE_BAD_FIELD);
+    cr_assert(strncmp(why, "samples[2].container_id: ", 25) == 0, "why: %s", why);
+    cm_buf_close(&b);
+
+    /* the first bad one wins; a later field of another sample */
+    raw_head(&b, 1, 5, T0);
+    cm_buf_init(&m, 1024 * 1024);
+    pb_uint(&m, 1, (uint64_t)T0);
+    raw_sample(&s, "good0", "/docker/x", T0);
+    pb_sub(&m, 2, &s);
+    raw_sample(&s, "good1", "no-slash", T0);
+    pb_sub(&m, 2, &s);
+    pb_sub(&b, 11, &m);
+    why[0] = '\0';
+    cr_assert_lt(cm_wire_decode_envelope((const uint8_t *)b.data, b.len, &env, &r, why, sizeof why),
+                 0);
+    cr_assert(strcmp(why, "samples[1].cgroup_path: does not start with '/'") == 0, "why: %s", why);
+    cm_buf_close(&b);
+}
