@@ -18,6 +18,7 @@
  * Prints one JSON line: rows, batches, seconds, rows/s. Exit 1 on a
  * database error. It creates the day partitions it needs (the collector's
  * own function) and does not delete what it wrote. */
+#include "tests/loadgen/synth.h"
 #include "common/buf.h"
 #include "common/sample.h"
 #include "common/timeutil.h"
@@ -29,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CC_MIB (1024ull * 1024)
 #define CC_CHUNK (1u << 20)
 #define CC_PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in Unix µs */
 
@@ -39,30 +39,10 @@ struct cc_row {
     struct cm_sample s;
 };
 
-/* boxwatch-loadgen's lg_fill_sample: the same 16 fields and value shapes. */
+/* The same 16 fields and value shapes as boxwatch-loadgen sends. */
 static void cc_fill(struct cm_sample *s, size_t c, int64_t ts_ns)
 {
-    uint64_t t_us = (uint64_t)ts_ns / 1000 % (365ull * 86400 * 1000000);
-    uint64_t cpu = t_us * 25 * (c % 4 + 1);
-    uint64_t mem = (32 + c % 32) * CC_MIB + (t_us / 1000000 % 16) * 64 * 1024;
-    uint64_t rx = t_us * (c % 3 + 1) / 10;
-    s->present = 0;
-    cm_sample_set(s, CM_F_CPU_USAGE_NS, cpu);
-    cm_sample_set(s, CM_F_CPU_USER_NS, cpu / 4 * 3);
-    cm_sample_set(s, CM_F_CPU_SYSTEM_NS, cpu - cpu / 4 * 3);
-    cm_sample_set(s, CM_F_MEM_USAGE_BYTES, mem);
-    cm_sample_set(s, CM_F_MEM_WORKING_SET_BYTES, mem / 8 * 7);
-    cm_sample_set(s, CM_F_MEM_LIMIT_BYTES, 512 * CC_MIB);
-    cm_sample_set(s, CM_F_MEM_RSS_BYTES, mem / 2);
-    cm_sample_set(s, CM_F_MEM_CACHE_BYTES, mem / 4);
-    cm_sample_set(s, CM_F_PIDS_CURRENT, 1 + c % 8);
-    cm_sample_set(s, CM_F_PIDS_LIMIT, 1024);
-    cm_sample_set(s, CM_F_BLK_READ_BYTES, t_us / 100 * (c % 2));
-    cm_sample_set(s, CM_F_BLK_WRITE_BYTES, t_us / 50);
-    cm_sample_set(s, CM_F_NET_RX_BYTES, rx);
-    cm_sample_set(s, CM_F_NET_TX_BYTES, rx / 2);
-    cm_sample_set(s, CM_F_NET_RX_PACKETS, rx / 800);
-    cm_sample_set(s, CM_F_NET_TX_PACKETS, rx / 1600);
+    bw_synth_sample(s, c, (uint64_t)ts_ns / 1000 % (365ull * 86400 * 1000000));
 }
 
 /* The collector's text row (writer_batch.c col_copy_row). */

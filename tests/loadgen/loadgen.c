@@ -17,6 +17,7 @@
  * compare its totals with the database. Exit 0 when drained, 1 otherwise. */
 #include "agent/config.h"
 #include "agent/sender.h"
+#include "tests/loadgen/synth.h"
 #include "common/alloc.h"
 #include "common/config.h"
 #include "common/err.h"
@@ -43,7 +44,6 @@
 #define LG_AGENTS_MAX 10000
 #define LG_NAME_MAX 63
 #define LG_EPOCH_NS INT64_C(1704067200000000000) /* 2024-01-01: counters grow from here */
-#define MIB (1024ull * 1024)
 
 struct lg_config {
     char *collector;
@@ -139,28 +139,8 @@ struct lg {
  * so runs on the same state directory continue the same series. */
 static void lg_fill_sample(struct cm_sample *s, size_t c, int64_t ts_ns)
 {
-    uint64_t t_us = (uint64_t)(ts_ns - LG_EPOCH_NS) / 1000;
-    uint64_t cpu = t_us * 25 * (c % 4 + 1); /* 2.5 % .. 10 % of a core */
-    uint64_t mem = (32 + c % 32) * MIB + (t_us / 1000000 % 16) * 64 * 1024;
-    uint64_t rx = t_us * (c % 3 + 1) / 10;
+    bw_synth_sample(s, c, (uint64_t)(ts_ns - LG_EPOCH_NS) / 1000);
     s->ts_ns = ts_ns;
-    s->present = 0;
-    cm_sample_set(s, CM_F_CPU_USAGE_NS, cpu);
-    cm_sample_set(s, CM_F_CPU_USER_NS, cpu / 4 * 3);
-    cm_sample_set(s, CM_F_CPU_SYSTEM_NS, cpu - cpu / 4 * 3);
-    cm_sample_set(s, CM_F_MEM_USAGE_BYTES, mem);
-    cm_sample_set(s, CM_F_MEM_WORKING_SET_BYTES, mem / 8 * 7);
-    cm_sample_set(s, CM_F_MEM_LIMIT_BYTES, 512 * MIB);
-    cm_sample_set(s, CM_F_MEM_RSS_BYTES, mem / 2);
-    cm_sample_set(s, CM_F_MEM_CACHE_BYTES, mem / 4);
-    cm_sample_set(s, CM_F_PIDS_CURRENT, 1 + c % 8);
-    cm_sample_set(s, CM_F_PIDS_LIMIT, 1024);
-    cm_sample_set(s, CM_F_BLK_READ_BYTES, t_us / 100 * (c % 2));
-    cm_sample_set(s, CM_F_BLK_WRITE_BYTES, t_us / 50);
-    cm_sample_set(s, CM_F_NET_RX_BYTES, rx);
-    cm_sample_set(s, CM_F_NET_TX_BYTES, rx / 2);
-    cm_sample_set(s, CM_F_NET_RX_PACKETS, rx / 800);
-    cm_sample_set(s, CM_F_NET_TX_PACKETS, rx / 1600);
 }
 
 /* One envelope of every container, stamped with a time no earlier than now
