@@ -2,6 +2,7 @@
 #include "tests/util/pgutil.h"
 
 #include "collector/migrate.h"
+#include "common/keys.h"
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
@@ -83,4 +84,18 @@ void tu_pg_drop_db(const char *conninfo)
     char sql[160];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
     tu_pg_exec_admin(sql);
+}
+
+int tu_pg_add_agent(PGconn *conn, const char *name, struct cm_keypair *kp)
+{
+    if (cm_keys_generate(kp) < 0)
+        return -1;
+    const char *const params[] = {name, kp->public_z85};
+    PGresult *res = PQexecParams(conn, "INSERT INTO agents (name, public_key) VALUES ($1, $2)", 2,
+                                 NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc < 0)
+        fprintf(stderr, "pgutil: add agent %s: %s", name, PQerrorMessage(conn));
+    PQclear(res);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #define BW_PGUTIL_H
 
 #include <stdbool.h>
+#include <libpq-fe.h>
 #include <stddef.h>
 
 /* False (and a reason in why) when no test cluster is configured. */
@@ -16,6 +17,10 @@ bool tu_pg_available(const char **why);
 int tu_pg_create_db(char *out, size_t outlen);
 /* Creates a database and applies the collector's migrations to it. */
 int tu_pg_create_migrated_db(char *out, size_t outlen);
+/* Generates a key pair into *kp and enrols it as agent `name` (a row in
+ * agents, as `boxwatch-collector enroll` makes). Returns 0 or -1. */
+struct cm_keypair;
+int tu_pg_add_agent(PGconn *conn, const char *name, struct cm_keypair *kp);
 /* Drops the database named in conninfo (terminating its sessions). */
 void tu_pg_drop_db(const char *conninfo);
 

@@ -71,11 +71,7 @@ static void setup(void)
     cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
     cr_assert_eq(cm_keys_generate(&server_kp), 0);
-    cr_assert_eq(cm_keys_generate(&agent_kp), 0);
-    const char *const p[] = {agent_kp.public_z85};
-    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
-                             err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent_kp), 0);
     memset(&cfg, 0, sizeof cfg);
     memset(&stats, 0, sizeof stats);
     cfg.database = conninfo;
@@ -216,13 +212,8 @@ Test(server, agent_enrolled_after_start_gets_in)
 {
     struct cm_keypair late;
     struct cm_ack ack;
-    char err[256];
-    cr_assert_eq(cm_keys_generate(&late), 0);
     usleep(1100 * 1000); /* past the ZAP miss-refresh rate limit */
-    const char *const p[] = {late.public_z85};
-    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('late', $1)", 1,
-                             p, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(tu_pg_add_agent(conn, "late", &late), 0);
     void *d = dealer(&late);
     send_metrics(d, 1, "ctr-late");
     cr_assert_eq(recv_ack(d, 10000, &ack), 0, "no ack for a just-enrolled agent");

@@ -68,11 +68,7 @@ static void setup(void)
     if (!tu_pg_available(&why)) cr_skip_test("%s", why);
     cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cm_keys_generate(&agent), 0);
-    const char *const p[] = {agent.public_z85};
-    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
-                             err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent), 0);
     memset(&cfg, 0, sizeof cfg);
     memset(&stats, 0, sizeof stats);
     cfg.database = conninfo;
@@ -488,11 +484,7 @@ static void outage_setup(void)
              " user=boxwatch dbname=boxwatch", pgdir);
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
     cr_assert_eq(col_migrate_apply(conn, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cm_keys_generate(&agent), 0);
-    const char *const p[] = {agent.public_z85};
-    cr_assert_eq(col_db_exec(conn, "INSERT INTO agents (name, public_key) VALUES ('a1', $1)", 1, p,
-                             err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent), 0);
     memset(&cfg, 0, sizeof cfg);
     memset(&stats, 0, sizeof stats);
     cfg.database = conninfo;
