@@ -9,6 +9,7 @@
 #ifndef CM_WIRE_H
 #define CM_WIRE_H
 
+#include "common/inventory.h"
 #include "common/sample.h"
 
 #include <stdbool.h>
@@ -62,7 +63,13 @@ struct cm_heartbeat {
     uint64_t spool_floor_seq; /* 0 = not reported */
 };
 
-enum cm_body_kind { CM_BODY_NONE = 0, CM_BODY_HELLO, CM_BODY_METRICS, CM_BODY_HEARTBEAT };
+enum cm_body_kind {
+    CM_BODY_NONE = 0,
+    CM_BODY_HELLO,
+    CM_BODY_METRICS,
+    CM_BODY_HEARTBEAT,
+    CM_BODY_INVENTORY
+};
 
 struct cm_envelope {
     uint32_t version;
@@ -73,6 +80,7 @@ struct cm_envelope {
         struct cm_hello hello;
         struct cm_metric_batch metrics;
         struct cm_heartbeat heartbeat;
+        struct cm_inventory_batch inventory;
     } body;
 };
 
@@ -116,6 +124,13 @@ int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq);
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len);
 int cm_wire_decode_server(const uint8_t *buf, size_t len, struct cm_server_msg *msg,
                           enum cm_wire_reason *reason, char *why, size_t whylen);
+
+/* One ContainerInventory on its own, for the collector to keep the exact
+ * record it checked (re-evaluated later without the agent). Validated like
+ * inside an envelope. decode: *c owned by the caller (cm_container_inv_free). */
+int cm_wire_encode_container_inv(const struct cm_container_inv *c, uint8_t **out, size_t *out_len);
+int cm_wire_decode_container_inv(const uint8_t *buf, size_t len, struct cm_container_inv *c,
+                                 char *why, size_t whylen);
 
 /* Checks that `s` (of length len) is valid UTF-8 without NUL bytes, overlong
  * forms, surrogates or code points above U+10FFFF. 0 or CM_EPARSE. */
