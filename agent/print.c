@@ -94,6 +94,7 @@ cJSON *ag_print_envelope(const struct cm_envelope *env)
     case CM_BODY_HEARTBEAT:
         cJSON_AddItemToObject(o, "heartbeat", ag_print_heartbeat(&env->body.heartbeat));
         break;
+    case CM_BODY_INVENTORY: /* rendered by the inventory module's printer */
     case CM_BODY_NONE:
         break;
     }
