@@ -205,14 +205,19 @@ void cm_inventory_batch_free(struct cm_inventory_batch *b); /* members, containe
 const char *cm_inv_state_name(enum cm_inv_state s); /* "running", "gone", ... */
 int cm_inv_state_parse(const char *name, enum cm_inv_state *out);
 
-/* Appends a copy of s to v (CM_ENOMEM; CM_ETOOBIG past CM_INV_LIST_MAX). */
+/* Appends a copy of s to v. CM_ETOOBIG past CM_INV_LIST_MAX entries or for
+ * s longer than CM_INV_STR_MAX; CM_EPARSE for s == NULL. Out of memory
+ * aborts (common/alloc.h). v is left as it was on failure. */
 int cm_strv_push(struct cm_strv *v, const char *s);
 bool cm_strv_contains(const struct cm_strv *v, const char *s); /* exact match */
 
 /* The inventory as a JSON object (keys = proto field names; absent/NULL
- * fields left out; known groups spelled out as a "known" string array).
- * Used by the agent's --print and stored by the collector for the API.
- * NULL on allocation failure. */
+ * fields and empty lists left out; known groups spelled out as a "known"
+ * string array, host_namespaces as names; times as RFC 3339 UTC under
+ * created_at/started_at; labels and daemon_settings as objects; see
+ * common/inventory_json.c). Used by the agent's --print and stored by the
+ * collector for the API. Caller frees with cJSON_Delete; NULL on allocation
+ * failure. */
 cJSON *cm_container_inv_to_json(const struct cm_container_inv *c);
 cJSON *cm_host_inv_to_json(const struct cm_host_inv *h);
 
