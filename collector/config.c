@@ -38,6 +38,9 @@ const struct cm_opt col_config_options[] = {
      "PostgreSQL connections the API uses for queries"},
     {"http_max_connections", CM_OPT_INT, OFF(http_max_connections), "256", 1, 65536, NULL, 0,
      "concurrent HTTP connections; more are refused"},
+    {"allowed_registries", CM_OPT_STRLIST, OFF(allowed_registries), "", 0, 0, NULL, 0,
+     "registries or registry/namespace prefixes images may come from (e.g. "
+     "registry.example.com,docker.io/library); empty = no registry policy"},
     {"agent_endpoint", CM_OPT_STRING, OFF(agent_endpoint), "tcp://127.0.0.1:7070", 0, 0, NULL, 0,
      "enroll: collector address written into the agent's config"},
     {"out_dir", CM_OPT_STRING, OFF(out_dir), ".", 0, 0, NULL, CM_OPT_CLI_ONLY,

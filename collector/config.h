@@ -23,6 +23,7 @@ struct col_config {
     uint64_t agent_offline_after_ms;
     int64_t api_db_connections;
     int64_t http_max_connections;
+    struct cm_strlist allowed_registries; /* empty = no registry policy */
     /* enroll */
     char *agent_endpoint; /* collector address written into agent configs */
     char *out_dir;        /* where enroll writes the agent's config and key */
