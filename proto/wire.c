@@ -6,6 +6,9 @@
  * validation the encoder runs before packing. Encoding is: validate, map to
  * the generated structs (borrowing the caller's strings), pack.
  *
+ * The inventory body lives in wire_inventory.c; what both files share
+ * (failure reporting, the unpack path, packing) is in wire_int.h.
+ *
  * It does not log, does not know about sockets, spools or databases, and does
  * not judge sequence order across messages (the collector's ingest does). */
 #include "proto/wire.h"
@@ -14,6 +17,7 @@
 #include "common/err.h"
 #include "common/timeutil.h"
 #include "proto/boxwatch.pb-c.h"
+#include "proto/wire_int.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -78,25 +82,13 @@ const char *cm_wire_reason_name(enum cm_wire_reason r)
 
 /* ---- failure reporting ------------------------------------------------ */
 
-struct wire_ctx {
-    enum cm_wire_reason reason;
-    char *why;
-    size_t whylen;
-    /* Index of the sample being checked, or -1. Failures inside a sample are
-     * prefixed "samples[i]." when (and only when) the text is written:
-     * formatting labels for every field of every sample up front was a
-     * quarter of the decoder's time. */
-    long sample;
-};
-
-static int wire_fail(struct wire_ctx *c, enum cm_wire_reason r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int wire_fail(struct wire_ctx *c, enum cm_wire_reason r, const char *fmt, ...)
+int cm_wire_fail(struct cm_wire_ctx *c, enum cm_wire_reason r, const char *fmt, ...)
 {
     c->reason = r;
     if (c->why && c->whylen) {
-        int n = c->sample >= 0 ? snprintf(c->why, c->whylen, "samples[%ld].", c->sample) : 0;
+        int n = !c->item_name  ? 0
+                : c->item >= 0 ? snprintf(c->why, c->whylen, "%s[%ld].", c->item_name, c->item)
+                               : snprintf(c->why, c->whylen, "%s.", c->item_name);
         size_t off = n > 0 && (size_t)n < c->whylen ? (size_t)n : 0;
         va_list ap;
         va_start(ap, fmt);
@@ -170,71 +162,74 @@ int cm_wire_check_container_id(const char *s)
 
 /* A text field held in a char[size]: NUL-terminated inside it, valid UTF-8,
  * no control characters (they end up in logs and terminals). */
-static int wire_check_text(struct wire_ctx *c, const char *what, const char *s, size_t size,
+static int wire_check_text(struct cm_wire_ctx *c, const char *what, const char *s, size_t size,
                            bool required)
 {
     size_t len = strnlen(s, size);
     if (len == size)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: longer than %zu bytes", what, size - 1);
-    if (required && len == 0) return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: empty", what);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: longer than %zu bytes", what, size - 1);
+    if (required && len == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: empty", what);
     if (cm_wire_check_utf8(s, len) < 0)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: not valid UTF-8", what);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: not valid UTF-8", what);
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: control character", what);
+            return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: control character", what);
     }
     return 0;
 }
 
-static int wire_check_ts(struct wire_ctx *c, const char *what, int64_t ns)
+int cm_wire_check_ts(struct cm_wire_ctx *c, const char *what, int64_t ns)
 {
     if (ns <= 0 || ns >= WIRE_TS_MAX)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: %lld is not a time between 1970 and 2200", what,
-                         (long long)ns);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: %lld is not a time between 1970 and 2200",
+                            what, (long long)ns);
     return 0;
 }
 
-static int wire_check_enum(struct wire_ctx *c, const char *what, unsigned v, unsigned count)
+int cm_wire_check_enum(struct cm_wire_ctx *c, const char *what, unsigned v, unsigned count)
 {
-    if (v >= count) return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: unknown value %u", what, v);
+    if (v >= count) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: unknown value %u", what, v);
     return 0;
 }
 
-static int wire_check_count(struct wire_ctx *c, size_t n)
+static int wire_check_count(struct cm_wire_ctx *c, size_t n)
 {
     if (n > CM_WIRE_MAX_SAMPLES)
-        return wire_fail(c, CM_WIRE_TOO_MANY, "metrics: %zu samples, at most %d", n,
-                         CM_WIRE_MAX_SAMPLES);
+        return cm_wire_fail(c, CM_WIRE_TOO_MANY, "metrics: %zu samples, at most %d", n,
+                            CM_WIRE_MAX_SAMPLES);
     return 0;
 }
 
-static int wire_check_sample_fields(struct wire_ctx *c, const struct cm_sample *s)
+static int wire_check_sample_fields(struct cm_wire_ctx *c, const struct cm_sample *s)
 {
     int rc;
     if (strnlen(s->container_id, sizeof s->container_id) == sizeof s->container_id ||
         cm_wire_check_container_id(s->container_id) < 0)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "container_id: not 1..%d bytes of [A-Za-z0-9_.:@-]",
-                         CM_CONTAINER_ID_MAX);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD,
+                            "container_id: not 1..%d bytes of [A-Za-z0-9_.:@-]",
+                            CM_CONTAINER_ID_MAX);
     if ((rc = wire_check_text(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path, false)) < 0)
         return rc;
     if (s->cgroup_path[0] && s->cgroup_path[0] != '/')
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "cgroup_path: does not start with '/'");
-    if ((rc = wire_check_enum(c, "runtime", (unsigned)s->runtime, CM_RT__COUNT)) < 0) return rc;
-    if ((rc = wire_check_ts(c, "ts", s->ts_ns)) < 0) return rc;
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "cgroup_path: does not start with '/'");
+    if ((rc = cm_wire_check_enum(c, "runtime", (unsigned)s->runtime, CM_RT__COUNT)) < 0) return rc;
+    if ((rc = cm_wire_check_ts(c, "ts", s->ts_ns)) < 0) return rc;
     if (s->present >> CM_F__COUNT)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "present: unknown field bits");
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "present: unknown field bits");
     return 0;
 }
 
-static int wire_check_sample(struct wire_ctx *c, const struct cm_sample *s, size_t i)
+static int wire_check_sample(struct cm_wire_ctx *c, const struct cm_sample *s, size_t i)
 {
-    c->sample = (long)i;
+    c->item_name = "samples";
+    c->item = (long)i;
     int rc = wire_check_sample_fields(c, s);
-    c->sample = -1;
+    c->item_name = NULL;
+    c->item = -1;
     return rc;
 }
 
-static int wire_check_hello(struct wire_ctx *c, const struct cm_hello *h)
+static int wire_check_hello(struct cm_wire_ctx *c, const struct cm_hello *h)
 {
     int rc;
     if ((rc = wire_check_text(c, "hello.hostname", h->hostname, sizeof h->hostname, true)) < 0 ||
@@ -243,58 +238,60 @@ static int wire_check_hello(struct wire_ctx *c, const struct cm_hello *h)
         (rc = wire_check_text(c, "hello.kernel", h->kernel, sizeof h->kernel, false)) < 0 ||
         (rc = wire_check_text(c, "hello.agent_version", h->agent_version, sizeof h->agent_version,
                               true)) < 0 ||
-        (rc = wire_check_enum(c, "hello.cgroup_mode", (unsigned)h->cgroup_mode, CM_CGROUP__COUNT)) <
-            0)
+        (rc = cm_wire_check_enum(c, "hello.cgroup_mode", (unsigned)h->cgroup_mode,
+                                 CM_CGROUP__COUNT)) < 0)
         return rc;
     if (h->boot_ns != 0) /* 0 = not sent */
-        return wire_check_ts(c, "hello.boot", h->boot_ns);
+        return cm_wire_check_ts(c, "hello.boot", h->boot_ns);
     return 0;
 }
 
 /* Version, seq, send time and body presence: checked before the body is
  * even looked at, so an old agent gets bad_version, not a field complaint. */
-static int wire_check_head(struct wire_ctx *c, const struct cm_envelope *env)
+static int wire_check_head(struct cm_wire_ctx *c, const struct cm_envelope *env)
 {
     if (env->version != CM_WIRE_VERSION)
-        return wire_fail(c, CM_WIRE_BAD_VERSION, "version %u, expected %d", env->version,
-                         CM_WIRE_VERSION);
-    if (env->kind == CM_BODY_NONE) return wire_fail(c, CM_WIRE_NO_BODY, "envelope has no body");
-    if ((unsigned)env->kind > CM_BODY_HEARTBEAT)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)env->kind);
-    if (env->seq == 0) return wire_fail(c, CM_WIRE_BAD_FIELD, "seq: must be >= 1");
-    return wire_check_ts(c, "sent", env->sent_ns);
+        return cm_wire_fail(c, CM_WIRE_BAD_VERSION, "version %u, expected %d", env->version,
+                            CM_WIRE_VERSION);
+    if (env->kind == CM_BODY_NONE) return cm_wire_fail(c, CM_WIRE_NO_BODY, "envelope has no body");
+    if ((unsigned)env->kind > CM_BODY_INVENTORY)
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)env->kind);
+    if (env->seq == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "seq: must be >= 1");
+    return cm_wire_check_ts(c, "sent", env->sent_ns);
 }
 
-static int wire_check_body(struct wire_ctx *c, const struct cm_envelope *env)
+static int wire_check_body(struct cm_wire_ctx *c, const struct cm_envelope *env)
 {
     int rc = 0;
     switch (env->kind) {
     case CM_BODY_HELLO:
         return wire_check_hello(c, &env->body.hello);
     case CM_BODY_METRICS:
-        if ((rc = wire_check_ts(c, "metrics.collected", env->body.metrics.collected_ns)) < 0 ||
+        if ((rc = cm_wire_check_ts(c, "metrics.collected", env->body.metrics.collected_ns)) < 0 ||
             (rc = wire_check_count(c, env->body.metrics.n)) < 0)
             return rc;
         if (env->body.metrics.n && !env->body.metrics.samples)
-            return wire_fail(c, CM_WIRE_BAD_FIELD, "metrics: samples missing");
+            return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "metrics: samples missing");
         for (size_t i = 0; i < env->body.metrics.n && rc == 0; i++)
             rc = wire_check_sample(c, &env->body.metrics.samples[i], i);
         return rc;
+    case CM_BODY_INVENTORY:
+        return cm_wire_check_inventory(c, &env->body.inventory);
     default:
         return 0; /* heartbeat: plain counters, absent = 0 */
     }
 }
 
-static int wire_check_ack(struct wire_ctx *c, const struct cm_server_msg *m)
+static int wire_check_ack(struct cm_wire_ctx *c, const struct cm_server_msg *m)
 {
     int rc;
     if (m->kind == CM_SERVER_NONE)
-        return wire_fail(c, CM_WIRE_NO_BODY, "server message has no body");
+        return cm_wire_fail(c, CM_WIRE_NO_BODY, "server message has no body");
     if (m->kind != CM_SERVER_ACK)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)m->kind);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)m->kind);
     const struct cm_ack *a = &m->body.ack;
-    if (a->seq == 0) return wire_fail(c, CM_WIRE_BAD_FIELD, "ack.seq: must be >= 1");
-    if ((rc = wire_check_enum(c, "ack.status", (unsigned)a->status, CM_ACK_REJECTED + 1)) < 0)
+    if (a->seq == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "ack.seq: must be >= 1");
+    if ((rc = cm_wire_check_enum(c, "ack.status", (unsigned)a->status, CM_ACK_REJECTED + 1)) < 0)
         return rc;
     return wire_check_text(c, "ack.reason", a->reason, sizeof a->reason, false);
 }
@@ -326,50 +323,53 @@ static void wire_budget_free(void *data, void *p)
 /* Common front of both decoders: cap, unpack, canonical size. protobuf-c cuts
  * a string at an embedded NUL without telling; re-measuring the unpacked
  * message catches that (and duplicated or non-minimal fields). */
-static int wire_unpack(struct wire_ctx *c, const ProtobufCMessageDescriptor *desc,
+static int wire_unpack(struct cm_wire_ctx *c, const ProtobufCMessageDescriptor *desc,
                        const uint8_t *buf, size_t len, ProtobufCAllocator *a,
                        ProtobufCMessage **out)
 {
     if (len > CM_WIRE_MAX_MESSAGE)
-        return wire_fail(c, CM_WIRE_TOO_BIG, "message of %zu bytes, at most %u", len,
-                         CM_WIRE_MAX_MESSAGE);
+        return cm_wire_fail(c, CM_WIRE_TOO_BIG, "message of %zu bytes, at most %u", len,
+                            CM_WIRE_MAX_MESSAGE);
     struct wire_budget *b = a->allocator_data;
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, a, len, buf);
     if (!m && b->exceeded)
-        return wire_fail(c, CM_WIRE_TOO_BIG, "message expands past %u bytes when decoded",
-                         WIRE_UNPACK_BUDGET);
-    if (!m) return wire_fail(c, CM_WIRE_MALFORMED, "not a valid %s protobuf", desc->short_name);
+        return cm_wire_fail(c, CM_WIRE_TOO_BIG, "message expands past %u bytes when decoded",
+                            WIRE_UNPACK_BUDGET);
+    if (!m) return cm_wire_fail(c, CM_WIRE_MALFORMED, "not a valid %s protobuf", desc->short_name);
     *out = m;
     if (protobuf_c_message_get_packed_size(m) != len)
-        return wire_fail(c, CM_WIRE_MALFORMED,
-                         "non-canonical encoding (NUL inside a string, or repeated fields)");
+        return cm_wire_fail(c, CM_WIRE_MALFORMED,
+                            "non-canonical encoding (NUL inside a string, or repeated fields)");
     return 0;
 }
 
 /* ---- protobuf -> C ---------------------------------------------------- */
 
 /* NULL (absent optional) becomes "". */
-static int wire_copy_str(struct wire_ctx *c, const char *what, char *dst, size_t size,
+static int wire_copy_str(struct cm_wire_ctx *c, const char *what, char *dst, size_t size,
                          const char *src)
 {
     size_t len = src ? strnlen(src, size) : 0;
     if (len == size)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "%s: longer than %zu bytes", what, size - 1);
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s: longer than %zu bytes", what, size - 1);
     memcpy(dst, src ? src : "", len);
     dst[len] = '\0';
     return 0;
 }
 
-static int wire_sample_from_pb(struct wire_ctx *c, const PbSample *p, struct cm_sample *s, size_t i)
+static int wire_sample_from_pb(struct cm_wire_ctx *c, const PbSample *p, struct cm_sample *s,
+                               size_t i)
 {
     int rc;
-    c->sample = (long)i;
+    c->item_name = "samples";
+    c->item = (long)i;
     if ((rc = wire_copy_str(c, "container_id", s->container_id, sizeof s->container_id,
                             p->container_id)) < 0 ||
         (rc = wire_copy_str(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path,
                             p->cgroup_path)) < 0)
         return rc;
-    c->sample = -1;
+    c->item_name = NULL;
+    c->item = -1;
     /* Out-of-range ints are kept so that the shared check rejects them. */
     s->runtime = p->has_runtime ? (enum cm_runtime)p->runtime : CM_RT_UNKNOWN;
     s->ts_ns = p->ts_unix_ns;
@@ -381,7 +381,8 @@ static int wire_sample_from_pb(struct wire_ctx *c, const PbSample *p, struct cm_
     return 0;
 }
 
-static int wire_hello_from_pb(struct wire_ctx *c, const Boxwatch__V1__Hello *p, struct cm_hello *h)
+static int wire_hello_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Hello *p,
+                              struct cm_hello *h)
 {
     int rc;
     if ((rc = wire_copy_str(c, "hello.hostname", h->hostname, sizeof h->hostname, p->hostname)) <
@@ -395,12 +396,12 @@ static int wire_hello_from_pb(struct wire_ctx *c, const Boxwatch__V1__Hello *p, 
     h->cgroup_mode = (enum cm_cgroup_mode)p->cgroup_mode;
     /* In the C struct 0 means "not sent", so a sent 0 cannot be represented. */
     if (p->has_boot_unix_ns && p->boot_unix_ns == 0)
-        return wire_fail(c, CM_WIRE_BAD_FIELD, "hello.boot: 0 is not a time");
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "hello.boot: 0 is not a time");
     h->boot_ns = p->has_boot_unix_ns ? p->boot_unix_ns : 0;
     return 0;
 }
 
-static int wire_metrics_from_pb(struct wire_ctx *c, const Boxwatch__V1__MetricBatch *p,
+static int wire_metrics_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__MetricBatch *p,
                                 struct cm_metric_batch *m)
 {
     int rc = wire_check_count(c, p->n_samples);
@@ -435,12 +436,14 @@ static enum cm_body_kind wire_kind_from_pb(Boxwatch__V1__Envelope__BodyCase bc)
         return CM_BODY_METRICS;
     case BOXWATCH__V1__ENVELOPE__BODY_HEARTBEAT:
         return CM_BODY_HEARTBEAT;
+    case BOXWATCH__V1__ENVELOPE__BODY_INVENTORY:
+        return CM_BODY_INVENTORY;
     default:
         return CM_BODY_NONE;
     }
 }
 
-static int wire_envelope_from_pb(struct wire_ctx *c, const Boxwatch__V1__Envelope *p,
+static int wire_envelope_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Envelope *p,
                                  struct cm_envelope *env)
 {
     env->version = p->version;
@@ -456,6 +459,9 @@ static int wire_envelope_from_pb(struct wire_ctx *c, const Boxwatch__V1__Envelop
     case CM_BODY_METRICS:
         rc = wire_metrics_from_pb(c, p->metrics, &env->body.metrics);
         break;
+    case CM_BODY_INVENTORY:
+        rc = cm_wire_inventory_from_pb(c, p->inventory, &env->body.inventory);
+        break;
     default:
         wire_heartbeat_from_pb(p->heartbeat, &env->body.heartbeat);
         break;
@@ -467,10 +473,11 @@ void cm_wire_envelope_close(struct cm_envelope *env)
 {
     if (!env) return;
     if (env->kind == CM_BODY_METRICS) free(env->body.metrics.samples);
+    if (env->kind == CM_BODY_INVENTORY) cm_inventory_batch_free(&env->body.inventory);
     memset(env, 0, sizeof *env);
 }
 
-static int wire_server_from_pb(struct wire_ctx *c, const ProtobufCMessage *m, void *out)
+static int wire_server_from_pb(struct cm_wire_ctx *c, const ProtobufCMessage *m, void *out)
 {
     const Boxwatch__V1__ServerMessage *p = (const Boxwatch__V1__ServerMessage *)m;
     struct cm_server_msg *msg = out;
@@ -485,7 +492,7 @@ static int wire_server_from_pb(struct wire_ctx *c, const ProtobufCMessage *m, vo
     return rc < 0 ? rc : wire_check_ack(c, msg);
 }
 
-static int wire_envelope_from_msg(struct wire_ctx *c, const ProtobufCMessage *m, void *out)
+static int wire_envelope_from_msg(struct cm_wire_ctx *c, const ProtobufCMessage *m, void *out)
 {
     return wire_envelope_from_pb(c, (const Boxwatch__V1__Envelope *)m, out);
 }
@@ -504,12 +511,12 @@ static void wire_server_reset(void *out)
  * protobuf (protobuf_c_message_free_unpacked is what every generated
  * *__free_unpacked calls, with the same allocator), and on failure leave
  * `out` zeroed and owning nothing. */
-static int wire_decode(const ProtobufCMessageDescriptor *desc,
-                       int (*from_pb)(struct wire_ctx *, const ProtobufCMessage *, void *),
+int cm_wire_decode_msg(const ProtobufCMessageDescriptor *desc,
+                       int (*from_pb)(struct cm_wire_ctx *, const ProtobufCMessage *, void *),
                        void (*reset)(void *), void *out, const uint8_t *buf, size_t len,
                        enum cm_wire_reason *reason, char *why, size_t whylen)
 {
-    struct wire_ctx c = {CM_WIRE_OK, why, whylen, -1};
+    struct cm_wire_ctx c = CM_WIRE_CTX_INIT(why, whylen);
     struct wire_budget budget = {0, false};
     ProtobufCAllocator a = {wire_budget_alloc, wire_budget_free, &budget};
     ProtobufCMessage *m = NULL;
@@ -526,16 +533,16 @@ int cm_wire_decode_envelope(const uint8_t *buf, size_t len, struct cm_envelope *
                             enum cm_wire_reason *reason, char *why, size_t whylen)
 {
     memset(env, 0, sizeof *env);
-    return wire_decode(&boxwatch__v1__envelope__descriptor, wire_envelope_from_msg,
-                       wire_envelope_reset, env, buf, len, reason, why, whylen);
+    return cm_wire_decode_msg(&boxwatch__v1__envelope__descriptor, wire_envelope_from_msg,
+                              wire_envelope_reset, env, buf, len, reason, why, whylen);
 }
 
 int cm_wire_decode_server(const uint8_t *buf, size_t len, struct cm_server_msg *msg,
                           enum cm_wire_reason *reason, char *why, size_t whylen)
 {
     memset(msg, 0, sizeof *msg);
-    return wire_decode(&boxwatch__v1__server_message__descriptor, wire_server_from_pb,
-                       wire_server_reset, msg, buf, len, reason, why, whylen);
+    return cm_wire_decode_msg(&boxwatch__v1__server_message__descriptor, wire_server_from_pb,
+                              wire_server_reset, msg, buf, len, reason, why, whylen);
 }
 
 /* ---- C -> protobuf ---------------------------------------------------- */
@@ -588,7 +595,7 @@ static void wire_heartbeat_to_pb(const struct cm_heartbeat *h, Boxwatch__V1__Hea
     p->spool_floor_seq = h->spool_floor_seq;
 }
 
-static int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
+int cm_wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     if (n > CM_WIRE_MAX_MESSAGE) return CM_ETOOBIG;
@@ -599,18 +606,52 @@ static int wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
     return 0;
 }
 
+void *cm_wire_arena_alloc(struct cm_wire_arena *a, size_t count, size_t size)
+{
+    if (count == 0) return NULL;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->p = cm_xrealloc(a->p, a->cap * sizeof *a->p);
+    }
+    void *p = cm_xcalloc(count, size);
+    a->p[a->n++] = p;
+    return p;
+}
+
+void cm_wire_arena_free(struct cm_wire_arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->p[i]);
+    free(a->p);
+    memset(a, 0, sizeof *a);
+}
+
+static void wire_metrics_to_pb(struct cm_wire_arena *a, const struct cm_metric_batch *m,
+                               Boxwatch__V1__MetricBatch *mb)
+{
+    PbSample *samples = cm_wire_arena_alloc(a, m->n, sizeof *samples);
+    PbSample **ptrs = cm_wire_arena_alloc(a, m->n, sizeof *ptrs);
+    for (size_t i = 0; i < m->n; i++) {
+        wire_sample_to_pb(&m->samples[i], &samples[i]);
+        ptrs[i] = &samples[i];
+    }
+    mb->collected_unix_ns = m->collected_ns;
+    mb->n_samples = m->n;
+    mb->samples = ptrs;
+}
+
 int cm_wire_encode_envelope(const struct cm_envelope *env, uint8_t **out, size_t *out_len)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
+    struct cm_wire_ctx c = CM_WIRE_CTX_INIT(NULL, 0);
+    struct cm_wire_arena arena = {0};
     Boxwatch__V1__Envelope p = BOXWATCH__V1__ENVELOPE__INIT;
     Boxwatch__V1__Hello hello = BOXWATCH__V1__HELLO__INIT;
     Boxwatch__V1__MetricBatch mb = BOXWATCH__V1__METRIC_BATCH__INIT;
     Boxwatch__V1__Heartbeat hb = BOXWATCH__V1__HEARTBEAT__INIT;
-    PbSample *samples = NULL;
-    PbSample **ptrs = NULL;
+    Boxwatch__V1__InventoryBatch ib = BOXWATCH__V1__INVENTORY_BATCH__INIT;
     int rc = wire_check_head(&c, env);
     if (rc == 0) rc = wire_check_body(&c, env);
-    if (rc < 0) goto out;
+    if (rc < 0) return rc;
     p.version = env->version;
     p.seq = env->seq;
     p.sent_unix_ns = env->sent_ns;
@@ -619,33 +660,26 @@ int cm_wire_encode_envelope(const struct cm_envelope *env, uint8_t **out, size_t
         p.body_case = BOXWATCH__V1__ENVELOPE__BODY_HELLO;
         p.hello = &hello;
     } else if (env->kind == CM_BODY_METRICS) {
-        const struct cm_metric_batch *m = &env->body.metrics;
-        samples = cm_xcalloc(m->n ? m->n : 1, sizeof *samples);
-        ptrs = cm_xcalloc(m->n ? m->n : 1, sizeof *ptrs);
-        for (size_t i = 0; i < m->n; i++) {
-            wire_sample_to_pb(&m->samples[i], &samples[i]);
-            ptrs[i] = &samples[i];
-        }
-        mb.collected_unix_ns = m->collected_ns;
-        mb.n_samples = m->n;
-        mb.samples = ptrs;
+        wire_metrics_to_pb(&arena, &env->body.metrics, &mb);
         p.body_case = BOXWATCH__V1__ENVELOPE__BODY_METRICS;
         p.metrics = &mb;
+    } else if (env->kind == CM_BODY_INVENTORY) {
+        cm_wire_inventory_to_pb(&arena, &env->body.inventory, &ib);
+        p.body_case = BOXWATCH__V1__ENVELOPE__BODY_INVENTORY;
+        p.inventory = &ib;
     } else {
         wire_heartbeat_to_pb(&env->body.heartbeat, &hb);
         p.body_case = BOXWATCH__V1__ENVELOPE__BODY_HEARTBEAT;
         p.heartbeat = &hb;
     }
-    rc = wire_pack(&p.base, out, out_len);
-out:
-    free(ptrs);
-    free(samples);
+    rc = cm_wire_pack(&p.base, out, out_len);
+    cm_wire_arena_free(&arena);
     return rc;
 }
 
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
+    struct cm_wire_ctx c = CM_WIRE_CTX_INIT(NULL, 0);
     Boxwatch__V1__ServerMessage p = BOXWATCH__V1__SERVER_MESSAGE__INIT;
     Boxwatch__V1__Ack ack = BOXWATCH__V1__ACK__INIT;
     int rc = wire_check_ack(&c, msg);
@@ -655,7 +689,7 @@ int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t
     ack.reason = wire_opt_str(msg->body.ack.reason);
     p.body_case = BOXWATCH__V1__SERVER_MESSAGE__BODY_ACK;
     p.ack = &ack;
-    return wire_pack(&p.base, out, out_len);
+    return cm_wire_pack(&p.base, out, out_len);
 }
 
 bool cm_wire_fields_match_proto(void)
@@ -676,7 +710,7 @@ bool cm_wire_fields_match_proto(void)
  * agent can match). Added for the collector's server. */
 int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq)
 {
-    struct wire_ctx c = {CM_WIRE_OK, NULL, 0, -1};
+    struct cm_wire_ctx c = CM_WIRE_CTX_INIT(NULL, 0);
     struct wire_budget budget = {0, false};
     ProtobufCAllocator a = {wire_budget_alloc, wire_budget_free, &budget};
     ProtobufCMessage *m = NULL;

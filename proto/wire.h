@@ -21,6 +21,7 @@
 #define CM_WIRE_MAX_SAMPLES 20000              /* samples in one MetricBatch */
 #define CM_WIRE_HOSTNAME_MAX 255
 #define CM_WIRE_TEXT_MAX 255 /* machine id, kernel, agent version, reasons */
+#define CM_WIRE_MAX_PRESENT_IDS 20000 /* present_ids in one InventoryBatch */
 
 /* Why a message was rejected; stable names for counters (cm_wire_reason_name). */
 enum cm_wire_reason {
@@ -30,7 +31,8 @@ enum cm_wire_reason {
     CM_WIRE_BAD_VERSION, /* version != CM_WIRE_VERSION */
     CM_WIRE_NO_BODY,     /* no body set */
     CM_WIRE_BAD_FIELD,   /* a field failed validation */
-    CM_WIRE_TOO_MANY,    /* more samples than CM_WIRE_MAX_SAMPLES */
+    CM_WIRE_TOO_MANY,    /* a list over its cap: samples, containers, present_ids, any
+                            inventory list (CM_INV_LIST_MAX) */
     CM_WIRE_REASON__COUNT
 };
 
