@@ -30,11 +30,16 @@ enum col_outcome col_chk_config_unreadable(const struct col_check_ctx *x, struct
     return COL_OUT_FAIL;
 }
 
-/* "0", "root", "0:<group>", "root:<group>". */
+/* "root" or uid 0 ("0", "00": the runtime reads it as a number), with or
+ * without ":<group>". */
 static bool user_is_root(const char *u)
 {
     size_t n = strcspn(u, ":");
-    return (n == 1 && u[0] == '0') || (n == 4 && strncmp(u, "root", 4) == 0);
+    if (n == 4 && strncmp(u, "root", 4) == 0) return true;
+    if (n == 0) return false;
+    for (size_t i = 0; i < n; i++)
+        if (u[i] != '0') return false;
+    return true;
 }
 
 enum col_outcome col_chk_root_user(const struct col_check_ctx *x, struct col_detail *d)
