@@ -8,6 +8,7 @@
 
 #include "collector/api/api.h"
 #include "collector/db.h"
+#include "collector/inventory_store.h"
 #include "collector/keyring.h"
 #include "collector/migrate.h"
 #include "collector/server.h"
@@ -16,6 +17,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -122,6 +124,28 @@ static void col_run_on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&st->timer, NULL);
 }
 
+/* Findings follow the policy and catalogue of this start, not of the run
+ * that stored them: every stored current inventory is checked again. A
+ * failure is logged and start-up goes on (ingest matters more; the next
+ * inventory of each container re-evaluates it anyway). */
+static void col_run_reevaluate(PGconn *conn, const struct col_config *cfg)
+{
+    struct col_check_policy policy = {&cfg->allowed_registries};
+    struct col_inventory_store s = {conn, &policy, ""};
+    struct col_inventory_counts n = {0};
+    char err[512] = "";
+    int64_t t0 = cm_time_mono_ns();
+    if (col_inventory_store_reevaluate(&s, &n, err, sizeof err) < 0) {
+        cm_warn("collector", "cannot re-evaluate stored inventory", "err=\"%s\"", err);
+        return;
+    }
+    cm_info("collector", "inventory re-evaluated",
+            "evaluated=%zu opened=%zu resolved=%zu undecodable=%zu allowed_registries=%zu "
+            "ms=%lld",
+            n.evaluated, n.opened, n.resolved, n.skipped, cfg->allowed_registries.n,
+            (long long)((cm_time_mono_ns() - t0) / 1000000));
+}
+
 /* The key pair and a database at the schema version this build expects. */
 static int col_run_preflight(const struct col_config *cfg, struct cm_keypair *kp, char *err,
                              size_t errlen)
@@ -139,6 +163,7 @@ static int col_run_preflight(const struct col_config *cfg, struct cm_keypair *kp
                  version, col_migrate_latest());
         rc = CM_EDB;
     }
+    if (rc == 0) col_run_reevaluate(conn, cfg);
     PQfinish(conn);
     return rc;
 }

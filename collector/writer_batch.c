@@ -4,6 +4,7 @@
  * repeats inside the batch; record the rest in agent_seqs (ON CONFLICT DO
  * NOTHING RETURNING tells which are new: the others were stored before, in
  * any order, maybe before a restart); apply the new Hello/Heartbeat bodies,
+ * store InventoryBatch bodies and their findings (inventory_store.c),
  * upsert containers in one statement over unnest() arrays, prune agent_seqs
  * below the floor, add the agent's counters. Then one COPY of every sample
  * row of the batch. All of it is one transaction, so the dedup state and
@@ -12,6 +13,7 @@
 #include "collector/writer_int.h"
 
 #include "collector/db.h"
+#include "collector/inventory_store.h"
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/timeutil.h"
@@ -422,6 +424,19 @@ out:
     return rc;
 }
 
+/* The inventory, its containers rows and findings in this transaction:
+ * exactly once by (agent, seq), like the samples. */
+static int col_batch_inventory(struct col_writer_db *db, const char *id, uint64_t seq,
+                               const struct cm_inventory_batch *inv, char *err, size_t errlen)
+{
+    struct col_check_policy policy = {&db->cfg->allowed_registries};
+    struct col_inventory_store s = {db->conn, &policy, ""};
+    struct col_inventory_counts counts = {0};
+    int rc = col_inventory_store_apply(&s, strtoll(id, NULL, 10), seq, inv, &counts, err, errlen);
+    if (rc < 0) memcpy(db->sqlstate, s.sqlstate, sizeof db->sqlstate);
+    return rc;
+}
+
 /* Applies the bodies of the items that are new, in seq order. */
 static int col_batch_apply(struct col_writer_db *db, struct col_batch *b, size_t from, size_t to,
                            const char *id, int64_t now_ns, char *err, size_t errlen)
@@ -439,6 +454,8 @@ static int col_batch_apply(struct col_writer_db *db, struct col_batch *b, size_t
             heartbeat = true;
         } else if (e->kind == CM_BODY_METRICS)
             col_batch_add_rows(db, b, &e->body.metrics, now_ns);
+        else if (e->kind == CM_BODY_INVENTORY)
+            rc = col_batch_inventory(db, id, e->seq, &e->body.inventory, err, errlen);
     }
     if (rc == 0) rc = col_batch_upsert(db, b, strtoll(id, NULL, 10), rows0, b->nrows, err, errlen);
     /* Below the floor the agent sends nothing again: those seqs need no row. */
