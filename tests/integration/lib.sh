@@ -58,7 +58,8 @@ it_free_port() {
 IT_PG=${IT_PG:-$BOXWATCH_TEST_PG}
 
 # Database, config, key and schema for a collector, without starting it; sets
-# DB, CFG, TOKEN, HTTP, ZMQ_EP.
+# DB, CFG, TOKEN, HTTP, ZMQ_EP. IT_COLLECTOR_EXTRA: more JSON members for the
+# config file ("\"key\": value, ...").
 it_setup_collector() {
   psql "$IT_PG user=postgres" -qc "CREATE DATABASE $DBNAME OWNER boxwatch" >/dev/null
   DB="$IT_PG dbname=$DBNAME"
@@ -69,7 +70,7 @@ it_setup_collector() {
   cat >"$CFG" <<JSON
 {"database": "$DB", "listen": "$ZMQ_EP", "key_file": "$WORK/collector.key",
  "http_listen": "$HTTP", "read_token": "$TOKEN", "admin_token": "admin-$RANDOM$RANDOM$RANDOM$RANDOM",
- "agent_endpoint": "$ZMQ_EP", "batch_max_delay_ms": "50ms"}
+ "agent_endpoint": "$ZMQ_EP", "batch_max_delay_ms": "50ms"${IT_COLLECTOR_EXTRA:+, $IT_COLLECTOR_EXTRA}}
 JSON
   chmod 600 "$CFG"
   "$COL" keygen --config "$CFG" >"$WORK/keygen.log" 2>&1 || it_fail "keygen"
