@@ -166,12 +166,40 @@ int col_api_page_params(struct col_api_req *req, struct col_api_query *q, int64_
 /* containers.c: columns 0..8 of a containers+agents row (id, container_id,
  * name, hostname, agent name, runtime, cgroup_path, first/last seen in us) */
 cJSON *col_api_container_base(const PGresult *res, int r);
+#define COL_API_HOST_MAX 255 /* host= and container= values */
+/* 1..max bytes of printable ASCII without spaces */
+bool col_api_is_printable(const char *s, size_t max);
+
+/* checks.c: a finding's "check" {id, title, severity, cis} from the
+ * catalogue; for an id it no longer has, title and cis are null and the
+ * severity is `fallback` (what the finding was stored with). */
+cJSON *col_api_check_ref(const char *id, const char *fallback);
+/* The bigint in column vcol of the row whose column kcol equals key; 0 when
+ * there is none (GROUP BY results). */
+int64_t col_api_count_of(const PGresult *res, int kcol, const char *key, int vcol);
+
+/* findings.c: the columns col_api_finding_json reads, FROM findings f with
+ * agents a, containers c and container_inventory i joined; callers add
+ * WHERE and ORDER BY. */
+#define COL_API_FINDING_SQL                                                                    \
+    "SELECT f.id, f.check_id, f.severity, f.status, f.detail, " COL_API_SQL_US("f.first_seen") \
+    ", " COL_API_SQL_US("f.last_seen") ", " COL_API_SQL_US("f.resolved_at") ", "             \
+    "f.resolved_reason, a.name, a.hostname, c.container_id, "                                \
+    "coalesce(c.name, left(c.container_id, 12)), i.image "                                   \
+    "FROM findings f JOIN agents a ON a.id = f.agent_id "                                    \
+    "LEFT JOIN containers c ON c.id = f.container_ref "                                      \
+    "LEFT JOIN container_inventory i ON i.container_ref = f.container_ref "
+cJSON *col_api_finding_json(const PGresult *res, int r);
 
 /* handlers */
 void col_api_health(struct col_api_req *req);
 void col_api_agents(struct col_api_req *req);
 void col_api_containers(struct col_api_req *req);
 void col_api_container_metrics(struct col_api_req *req);
+void col_api_container(struct col_api_req *req);
+void col_api_checks(struct col_api_req *req);
+void col_api_findings(struct col_api_req *req);
+void col_api_posture(struct col_api_req *req);
 void col_api_prom(struct col_api_req *req);
 void col_api_static(struct col_api_req *req);
 

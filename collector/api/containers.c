@@ -1,5 +1,8 @@
 /* containers.c - GET /api/v1/containers?limit=&cursor=&host=: containers
  * with their latest sample, paged by containers.id (keyset, no OFFSET).
+ * The name comes from the runtime (the inventory fills it in; the first 12
+ * characters of the id until then); image and state are the inventory's,
+ * null for a container only its cgroup told of.
  *
  * "latest" reads the two newest samples of each container through the
  * (container_ref, ts) index (LATERAL ... ORDER BY ts DESC LIMIT 2): the newer
@@ -12,9 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define COL_API_HOST_MAX 255
-
-static bool col_api_is_printable(const char *s, size_t max)
+bool col_api_is_printable(const char *s, size_t max)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++)
@@ -37,8 +38,10 @@ static const char col_api_containers_sql[] =
     "CASE WHEN l.cpu_usage_ns >= l.prev_cpu AND l.ts > l.prev_ts "
     "  THEN (l.cpu_usage_ns - l.prev_cpu)::float8 / 1e9 "
     "       / extract(epoch FROM l.ts - l.prev_ts)::float8 END, "
-    "l.mem_usage_bytes, l.mem_working_set_bytes, l.mem_limit_bytes, l.pids_current "
+    "l.mem_usage_bytes, l.mem_working_set_bytes, l.mem_limit_bytes, l.pids_current, "
+    "i.image, i.state "
     "FROM containers c JOIN agents a ON a.id = c.agent_id "
+    "LEFT JOIN container_inventory i ON i.container_ref = c.id "
     "LEFT JOIN LATERAL ("
     "  SELECT x.*, lead(x.cpu_usage_ns) OVER (ORDER BY x.ts DESC) AS prev_cpu, "
     "         lead(x.ts) OVER (ORDER BY x.ts DESC) AS prev_ts "
@@ -67,6 +70,8 @@ cJSON *col_api_container_base(const PGresult *res, int r)
 static cJSON *col_api_container_json(const PGresult *res, int r)
 {
     cJSON *c = col_api_container_base(res, r);
+    col_api_add_str(c, "image", res, r, 15);
+    col_api_add_str(c, "state", res, r, 16);
     if (col_api_cell_is_null(res, r, 9)) {
         cJSON_AddNullToObject(c, "latest");
         return c;
