@@ -10,6 +10,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/hostinfo.h"
+#include "agent/inventory.h"
 #include "agent/print.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
@@ -38,8 +39,15 @@ struct ag_agent {
     uv_timer_t hb_timer;    /* every heartbeat_interval_ms */
     uv_timer_t deadline;    /* --once: give up waiting for acks */
     uv_timer_t once_check;  /* --once: connected and drained yet? */
+    uv_timer_t inv_timer;   /* every inventory_interval_ms, from the first sweep on */
     uv_signal_t sigint, sigterm;
     struct ag_cgroup *cg;
+    struct ag_inventory *inv;        /* NULL when inventory_interval_ms is 0 */
+    const struct cm_sample *samples; /* the last sweep's, owned by cg */
+    size_t nsamples;
+    bool swept;               /* the last sweep succeeded: samples are current */
+    bool inv_begun;           /* the first inventory pass ran */
+    cJSON *print_inv;         /* --once --print: the inventory envelopes */
     struct ag_sender *sender; /* NULL with --print */
     struct cm_hello hello;
     uint64_t containers; /* in the last sweep */
@@ -57,7 +65,8 @@ static void ag_agent_stop(struct ag_agent *a, int code)
     a->exit_code = code;
     uv_handle_t *hs[] = {(uv_handle_t *)&a->sweep_timer, (uv_handle_t *)&a->hb_timer,
                          (uv_handle_t *)&a->deadline,    (uv_handle_t *)&a->once_check,
-                         (uv_handle_t *)&a->sigint,      (uv_handle_t *)&a->sigterm};
+                         (uv_handle_t *)&a->inv_timer,   (uv_handle_t *)&a->sigint,
+                         (uv_handle_t *)&a->sigterm};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         uv_close(hs[i], NULL);
     ag_sender_free(a->sender);
@@ -83,7 +92,53 @@ static int ag_agent_submit_samples(struct ag_agent *a, const struct cm_sample *s
     return first;
 }
 
-/* {"hello": {...}, "metrics": [{"collected_at", "samples"}, ...]} */
+/* Inventory envelopes: spooled like metrics (0 samples), or printed. */
+static int ag_agent_emit_inventory(void *data, const struct cm_inventory_batch *b)
+{
+    struct ag_agent *a = data;
+    if (a->cfg->print && a->cfg->once) {
+        cJSON *o = ag_print_inventory(b);
+        if (!o || !cJSON_AddItemToArray(a->print_inv, o)) return -ENOMEM;
+        return 0;
+    }
+    if (a->cfg->print) {
+        cJSON *doc = cJSON_CreateObject();
+        if (!doc) return -ENOMEM;
+        cJSON_AddItemToObject(doc, "inventory", ag_print_inventory(b));
+        int rc = ag_print_write(stdout, doc, false);
+        cJSON_Delete(doc);
+        return rc;
+    }
+    if (!a->sender) return -ENOTCONN;
+    struct cm_envelope env = {.kind = CM_BODY_INVENTORY};
+    env.body.inventory = *b; /* borrowed: the codec only reads */
+    return ag_sender_submit(a->sender, &env, 0);
+}
+
+/* One inventory pass over the last sweep's containers. */
+static int ag_agent_inventory(struct ag_agent *a)
+{
+    if (!a->inv || !a->swept || a->stopping) return 0;
+    int rc = ag_inventory_pass(a->inv, a->samples, a->nsamples, cm_time_now_ns(),
+                               ag_agent_emit_inventory, a);
+    if (!a->inv_begun) {
+        struct ag_inventory_stats st;
+        ag_inventory_get_stats(a->inv, &st);
+        cm_info(AG_MOD, "first inventory",
+                "containers=%zu config_errors=%zu envelopes=%llu us=%lld", st.containers, st.errors,
+                (unsigned long long)st.envelopes, (long long)(st.last_pass_ns / 1000));
+        a->inv_begun = true;
+    }
+    return rc;
+}
+
+static void ag_agent_on_inv_timer(uv_timer_t *t)
+{
+    (void)ag_agent_inventory(t->data);
+}
+
+/* {"hello": {...}, "metrics": [{"collected_at", "samples"}, ...],
+ *  "inventory": [{...}, ...]} */
 static int ag_agent_print_sweep(struct ag_agent *a, const struct cm_sample *samples, size_t n,
                                 int64_t collected_ns)
 {
@@ -97,12 +152,29 @@ static int ag_agent_print_sweep(struct ag_agent *a, const struct cm_sample *samp
                                     n - off < max ? n - off : max};
         cJSON_AddItemToArray(arr, ag_print_metrics(&m));
     }
+    if (a->print_inv) {
+        cJSON_AddItemToObject(doc, "inventory", a->print_inv);
+        a->print_inv = NULL;
+    }
     int rc = ag_print_write(stdout, doc, a->cfg->once);
     cJSON_Delete(doc);
     return rc;
 }
 
-/* One sweep, then print or submit. Returns the sweep's error, if any. */
+/* The first inventory pass runs right after the first sweep; later ones
+ * on their own timer, over the latest sweep. */
+static int ag_agent_first_inventory(struct ag_agent *a)
+{
+    if (a->cfg->print && a->cfg->once) a->print_inv = cJSON_CreateArray();
+    int rc = ag_agent_inventory(a);
+    if (!a->cfg->once)
+        uv_timer_start(&a->inv_timer, ag_agent_on_inv_timer, a->cfg->inventory_interval_ms,
+                       a->cfg->inventory_interval_ms);
+    return rc;
+}
+
+/* One sweep, then print or submit (and the first inventory pass). Returns
+ * the sweep's error, if any, else the inventory's. */
 static int ag_agent_sweep(struct ag_agent *a)
 {
     const struct cm_sample *samples = NULL;
@@ -111,12 +183,22 @@ static int ag_agent_sweep(struct ag_agent *a)
     unsigned sup = 0;
     int rc = ag_cgroup_sweep(a->cg, now, &samples, &n);
     if (rc < 0) {
+        a->swept = false; /* no inventory pass without a current sweep */
         if (cm_ratelimit_allow(&a->rl_sweep, 1, AG_LOG_EVERY_MS, &sup))
             cm_warn(AG_MOD, "cgroup sweep failed", "err=\"%s\" suppressed=%u", cm_err_str(rc), sup);
         return rc;
     }
     a->containers = n;
-    if (!a->cfg->print) return ag_agent_submit_samples(a, samples, n, now);
+    a->samples = samples;
+    a->nsamples = n;
+    a->swept = true;
+    bool first_inv = !a->inv_begun && a->inv;
+    if (!a->cfg->print) {
+        rc = ag_agent_submit_samples(a, samples, n, now);
+        int irc = first_inv ? ag_agent_first_inventory(a) : 0;
+        return rc < 0 ? rc : irc;
+    }
+    if (first_inv) (void)ag_agent_first_inventory(a);
     rc = ag_agent_print_sweep(a, samples, n, now);
     if (rc < 0) { /* nobody is reading: no point in sweeping on */
         cm_error(AG_MOD, "cannot write to stdout", "err=\"%s\"", cm_err_str(rc));
@@ -202,9 +284,11 @@ static void ag_agent_init_handles(struct ag_agent *a)
     uv_timer_init(&a->loop, &a->hb_timer);
     uv_timer_init(&a->loop, &a->deadline);
     uv_timer_init(&a->loop, &a->once_check);
+    uv_timer_init(&a->loop, &a->inv_timer);
     uv_signal_init(&a->loop, &a->sigint);
     uv_signal_init(&a->loop, &a->sigterm);
     a->sweep_timer.data = a->hb_timer.data = a->deadline.data = a->once_check.data = a;
+    a->inv_timer.data = a;
     a->sigint.data = a->sigterm.data = a;
 }
 
@@ -226,6 +310,23 @@ static int ag_agent_open_sources(struct ag_agent *a)
     if ((rc = ag_hostinfo_read(cfg->host_root, &hi)) < 0) {
         cm_error(AG_MOD, "cannot find this host's name", "host_root=%s", cfg->host_root);
         return rc;
+    }
+    if (cfg->inventory_interval_ms > 0) {
+        struct ag_inventory_opts io = {
+            .host_root = cfg->host_root,
+            .docker_root = cfg->docker_root,
+            .docker_exec_root = cfg->docker_exec_root,
+            .containerd_state = cfg->containerd_state,
+            .podman_root = cfg->podman_root,
+            .runc_root = cfg->runc_root,
+            .docker_daemon_config = cfg->docker_daemon_config,
+            .runtime_sockets = &cfg->runtime_sockets,
+            .full_interval_ms = cfg->inventory_full_interval_ms,
+        };
+        if ((rc = ag_inventory_new(&io, &a->inv, err, sizeof err)) < 0) {
+            cm_error(AG_MOD, "cannot start the inventory", "err=\"%s\"", err);
+            return rc;
+        }
     }
     memcpy(a->hello.hostname, hi.hostname, sizeof a->hello.hostname);
     memcpy(a->hello.machine_id, hi.machine_id, sizeof a->hello.machine_id);
@@ -322,6 +423,8 @@ int ag_run(const struct ag_config *cfg)
     if ((rc = uv_loop_close(&a->loop)) < 0)
         cm_warn(AG_MOD, "event loop closed with handles open", "err=\"%s\"", uv_strerror(rc));
     int code = a->exit_code;
+    ag_inventory_free(a->inv);
+    cJSON_Delete(a->print_inv);
     ag_cgroup_free(a->cg);
     free(a);
     return code;

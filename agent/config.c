@@ -46,6 +46,28 @@ const struct cm_opt ag_config_options[] = {
      "envelopes sent and waiting for an ack at most"},
     {"ack_timeout_ms", CM_OPT_DURATION_MS, OFF(ack_timeout_ms), "10s", 100, HOUR_MS, NULL, 0,
      "resend everything unacked when the oldest envelope waited this long for its ack"},
+    {"docker_root", CM_OPT_STRING, OFF(docker_root), "/var/lib/docker", 0, 0, NULL, 0,
+     "Docker's data root (containers/<id>/config.v2.json), below host_root"},
+    {"docker_exec_root", CM_OPT_STRING, OFF(docker_exec_root), "/run/docker", 0, 0, NULL, 0,
+     "Docker's exec root (containerd task bundles of its containers), below host_root"},
+    {"containerd_state", CM_OPT_STRING, OFF(containerd_state), "/run/containerd", 0, 0, NULL, 0,
+     "containerd's state dir (io.containerd.runtime.v2.task/<ns>/<id>), below host_root"},
+    {"podman_root", CM_OPT_STRING, OFF(podman_root), "/var/lib/containers/storage", 0, 0, NULL, 0,
+     "podman's storage root (overlay-containers/), below host_root"},
+    {"runc_root", CM_OPT_STRING, OFF(runc_root), "/run/runc", 0, 0, NULL, 0,
+     "runc's state root (<id>/state.json), below host_root"},
+    {"docker_daemon_config", CM_OPT_STRING, OFF(docker_daemon_config), "/etc/docker/daemon.json", 0,
+     0, NULL, 0,
+     "Docker's daemon.json, below host_root (a dockerd's own --config-file wins over the "
+     "default)"},
+    {"runtime_sockets", CM_OPT_STRLIST, OFF(runtime_sockets),
+     "/var/run/docker.sock,/run/containerd/containerd.sock,/run/podman/podman.sock,"
+     "/run/crio/crio.sock",
+     0, 0, NULL, 0, "runtime API sockets whose owner, group and mode are reported"},
+    {"inventory_interval_ms", CM_OPT_DURATION_MS, OFF(inventory_interval_ms), "10s", 0, HOUR_MS,
+     NULL, 0, "time between inventory passes (changes are sent); 0 turns the inventory off"},
+    {"inventory_full_interval_ms", CM_OPT_DURATION_MS, OFF(inventory_full_interval_ms), "10m", 1000,
+     24 * HOUR_MS, NULL, 0, "time between full inventories (every container and the host)"},
     {"log_level", CM_OPT_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error", 0,
      "least severe log level written"},
     {"once", CM_OPT_BOOL, OFF(once), "false", 0, 0, NULL, CM_OPT_CLI_ONLY,
@@ -76,6 +98,15 @@ static int ag_config_validate(const struct ag_config *cfg, char *err, size_t err
     }
     if (cfg->spool_segment_bytes > cfg->spool_max_bytes) {
         snprintf(err, errlen, "config key 'spool_segment_bytes': larger than spool_max_bytes");
+        return CM_ECONFIG;
+    }
+    if (cfg->inventory_interval_ms > 0 && cfg->inventory_interval_ms < 100) {
+        snprintf(err, errlen, "config key 'inventory_interval_ms': at least 100ms (or 0: off)");
+        return CM_ECONFIG;
+    }
+    if (cfg->inventory_full_interval_ms < cfg->inventory_interval_ms) {
+        snprintf(err, errlen,
+                 "config key 'inventory_full_interval_ms': shorter than inventory_interval_ms");
         return CM_ECONFIG;
     }
     if (!cfg->state_dir || !*cfg->state_dir) {

@@ -31,8 +31,18 @@ struct ag_config {
     int64_t window;              /* envelopes in flight */
     uint64_t ack_timeout_ms;     /* resend all unacked when the oldest waited this long */
     char *log_level;
-    bool once;  /* one sweep, then exit */
-    bool print; /* print JSON to stdout instead of sending */
+    /* inventory: host paths, looked up below host_root */
+    char *docker_root;          /* Docker's data root */
+    char *docker_exec_root;     /* Docker's exec root (its containerd task bundles) */
+    char *containerd_state;     /* containerd's state dir (task bundles) */
+    char *podman_root;          /* containers/storage root */
+    char *runc_root;            /* runc's state root */
+    char *docker_daemon_config; /* daemon.json */
+    struct cm_strlist runtime_sockets;
+    uint64_t inventory_interval_ms;      /* between inventory passes; 0 = no inventory */
+    uint64_t inventory_full_interval_ms; /* between full inventories */
+    bool once;                           /* one sweep, then exit */
+    bool print;                          /* print JSON to stdout instead of sending */
 };
 
 extern const struct cm_opt ag_config_options[];

@@ -78,6 +78,24 @@ static cJSON *ag_print_heartbeat(const struct cm_heartbeat *hb)
     return o;
 }
 
+cJSON *ag_print_inventory(const struct cm_inventory_batch *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    ag_print_time(o, "collected_at", b->collected_ns);
+    cJSON_AddBoolToObject(o, "complete", b->complete);
+    cJSON *arr = cJSON_AddArrayToObject(o, "containers");
+    for (size_t i = 0; arr && i < b->n; i++)
+        cJSON_AddItemToArray(arr, cm_container_inv_to_json(&b->containers[i]));
+    if (b->host) cJSON_AddItemToObject(o, "host", cm_host_inv_to_json(b->host));
+    if (b->complete) {
+        cJSON *ids = cJSON_AddArrayToObject(o, "present_ids");
+        for (size_t i = 0; ids && i < b->n_present; i++)
+            cJSON_AddItemToArray(ids, cJSON_CreateString(b->present_ids[i]));
+    }
+    return o;
+}
+
 cJSON *ag_print_envelope(const struct cm_envelope *env)
 {
     cJSON *o = cJSON_CreateObject();
@@ -94,7 +112,9 @@ cJSON *ag_print_envelope(const struct cm_envelope *env)
     case CM_BODY_HEARTBEAT:
         cJSON_AddItemToObject(o, "heartbeat", ag_print_heartbeat(&env->body.heartbeat));
         break;
-    case CM_BODY_INVENTORY: /* rendered by the inventory module's printer */
+    case CM_BODY_INVENTORY:
+        cJSON_AddItemToObject(o, "inventory", ag_print_inventory(&env->body.inventory));
+        break;
     case CM_BODY_NONE:
         break;
     }

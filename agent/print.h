@@ -4,6 +4,8 @@
  *   {"seq": 8, "sent_at": "...", "metrics": {"collected_at": "...", "samples": [
  *       {"container_id": "...", "runtime": "docker", "cgroup_path": "/...",
  *        "ts": "...", "cpu_usage_ns": 123, ...}]}}
+ *   {"seq": 9, "sent_at": "...", "inventory": {"collected_at": "...",
+ *       "complete": true, "containers": [...], "host": {...}, "present_ids": [...]}}
  *
  * Sample counters are written by walking cm_fields[]; a field appears only
  * when its present bit is set. Counters are written as exact integers (not
@@ -24,6 +26,11 @@ cJSON *ag_print_hello(const struct cm_hello *hello);
 cJSON *ag_print_sample(const struct cm_sample *s);
 /* {"collected_at": ..., "samples": [...]}: the body alone, no seq. */
 cJSON *ag_print_metrics(const struct cm_metric_batch *m);
+/* {"collected_at", "complete", "containers": [...], "host": {...},
+ * "present_ids": [...] (only when complete)}: the InventoryBatch body, with
+ * the containers and host as cm_container_inv_to_json/cm_host_inv_to_json
+ * render them. */
+cJSON *ag_print_inventory(const struct cm_inventory_batch *b);
 cJSON *ag_print_envelope(const struct cm_envelope *env);
 
 /* Writes the document and a newline; pretty when `pretty`, else one line.

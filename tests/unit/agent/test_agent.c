@@ -167,14 +167,20 @@ Test(agent, once_sends_hello_then_samples_and_exits_0_when_acked)
     cr_assert_eq(r.bad, 0);
     cr_assert_eq(r.n % 2, 0);
     size_t per_run = r.n / 2;
-    cr_assert_geq(per_run, 3, "Hello and at least two one-sample envelopes");
+    cr_assert_geq(per_run, 4, "Hello, at least two one-sample envelopes and an inventory");
     for (size_t run = 0; run < 2; run++) {
         size_t first = run * per_run;
         cr_assert_eq(r.kinds[first], CM_BODY_HELLO, "Hello first on each connection");
+        size_t inventories = 0;
         for (size_t i = first + 1; i < first + per_run; i++) {
+            if (r.kinds[i] == CM_BODY_INVENTORY) { /* the first pass, after the sweep */
+                inventories++;
+                continue;
+            }
             cr_assert_eq(r.kinds[i], CM_BODY_METRICS);
             cr_assert_eq(r.samples[i], 1, "max_samples_per_envelope=1");
         }
+        cr_assert_geq(inventories, 1, "each run sends a full inventory after its sweep");
     }
     /* The sweep is spooled before the connection is up, so each run's Hello
      * (numbered on connect) comes first on the wire with the highest seq. */
