@@ -169,14 +169,17 @@ static const struct ag_rt_flag *ag_rt_flag_find(const char *name, size_t n, char
 }
 
 /* Records one flag's value into acc (key -> JSON value). */
-static void ag_rt_flag_take(cJSON *acc, const struct ag_rt_flag *f, const char *value)
+static void ag_rt_flag_take(cJSON *acc, const struct ag_rt_flag *f, const char *raw)
 {
     bool b;
+    /* A command line is any bytes: cap it and keep it UTF-8 like the rest. */
+    char *value = ag_rt_json_strdup(raw);
     if (f->kind == AG_RT_FLAG_BOOL) {
         /* A value pflag could not parse stops dockerd: never seen running. */
-        if (ag_rt_json_parse_bool(value, &b) < 0) return;
-        cJSON_DeleteItemFromObjectCaseSensitive(acc, f->key);
-        cJSON_AddBoolToObject(acc, f->key, b);
+        if (ag_rt_json_parse_bool(value, &b) == 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(acc, f->key);
+            cJSON_AddBoolToObject(acc, f->key, b);
+        }
     } else if (f->kind == AG_RT_FLAG_STR) {
         cJSON_DeleteItemFromObjectCaseSensitive(acc, f->key);
         cJSON_AddStringToObject(acc, f->key, value);
@@ -186,6 +189,7 @@ static void ag_rt_flag_take(cJSON *acc, const struct ag_rt_flag *f, const char *
         if (arr && cJSON_GetArraySize(arr) < (int)CM_INV_LIST_MAX)
             cJSON_AddItemToArray(arr, cJSON_CreateString(value));
     }
+    free(value);
 }
 
 /* One argument at argv[*i]: "--name=value", "--name value", "--bool",

@@ -15,11 +15,15 @@
 #include "common/err.h"
 #include "common/parse.h"
 #include "common/timeutil.h"
+#include "proto/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define AG_RT_DOCKER_TIME_MAX (INT64_C(7258118400) * CM_NS_PER_SEC) /* 2200-01-01 */
+#define AG_RT_DOCKER_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 
 /* Where the parts of one document are. */
 struct ag_rt_docker {
@@ -61,13 +65,14 @@ static int ag_rt_docker_shape(struct ag_rt_json *x, cJSON *doc, const cJSON *hdo
 }
 
 /* RFC 3339 with nanoseconds; Go's zero time "0001-01-01T00:00:00Z" (never
- * started) and anything unparsable are "unknown" (0): a bad timestamp says
- * nothing about security, so it is not worth failing the container for. */
+ * started), anything unparsable and anything outside 1970..2200 (what the
+ * wire carries) are "unknown" (0): a bad timestamp says nothing about
+ * security, so it is not worth failing the container for. */
 static int64_t ag_rt_docker_time(struct ag_rt_json *x, const cJSON *obj, const char *key)
 {
     int64_t ns = 0;
     const char *s = ag_rt_json_str(x, obj, key);
-    if (!s || cm_time_parse(s, &ns) < 0 || ns <= 0) return 0;
+    if (!s || cm_time_parse(s, &ns) < 0 || ns <= 0 || ns >= AG_RT_DOCKER_TIME_MAX) return 0;
     return ns;
 }
 
@@ -76,8 +81,9 @@ static void ag_rt_docker_identity(struct ag_rt_json *x, const struct ag_rt_docke
 {
     /* "ID" in config.v2.json, "Id" in inspect: one case-insensitive key. */
     const char *id = d->create ? NULL : ag_rt_json_str(x, d->root, "ID");
-    if (id && strlen(id) > CM_CONTAINER_ID_MAX)
-        ag_rt_json_fail(x, CM_EPARSE, "ID: longer than %d bytes", CM_CONTAINER_ID_MAX);
+    if (id && cm_wire_check_container_id(id) < 0)
+        ag_rt_json_fail(x, CM_EPARSE, "ID: not 1..%d bytes of [A-Za-z0-9_.:@-]",
+                        CM_CONTAINER_ID_MAX);
     else if (id)
         memcpy(c->id, id, strlen(id) + 1);
     const char *name = d->create ? NULL : ag_rt_json_str(x, d->root, "Name");
@@ -120,7 +126,7 @@ static void ag_rt_docker_state(struct ag_rt_json *x, const struct ag_rt_docker *
         c->state = CM_INV_STATE_EXITED;
     else
         c->state = CM_INV_STATE_CREATED;
-    if (ag_rt_json_int(x, st, "Pid", &pid) && pid > 0 && pid <= UINT32_MAX)
+    if (ag_rt_json_int(x, st, "Pid", &pid) && pid > 0 && pid <= AG_RT_DOCKER_PID_MAX)
         c->pid = (uint32_t)pid;
     /* Any State.Health means a health check runs (5.27: any status passes). */
     if (ag_rt_json_obj(x, st, "Health")) c->healthcheck = true;
@@ -327,9 +333,15 @@ static void ag_rt_docker_security(struct ag_rt_json *x, const struct ag_rt_docke
         ag_rt_docker_secopt(x, it->valuestring, &s, c);
     }
     x->where = NULL;
-    if (d->hc) {
-        ag_rt_docker_seccomp(x, d, &s, c);
-        c->no_new_privileges = s.nnp; /* the daemon-wide default is the host's */
+    if (d->hc) ag_rt_docker_seccomp(x, d, &s, c);
+    /* config.v2.json keeps the resolved value: the daemon's
+     * no-new-privileges default at create time, then SecurityOpt over it.
+     * Elsewhere only SecurityOpt is known; the daemon default is the
+     * host's (cm_host_inv), for the collector to combine. */
+    bool resolved = false;
+    bool has_resolved = !d->create && ag_rt_json_bool(x, d->root, "NoNewPrivileges", &resolved);
+    if (has_resolved || d->hc) {
+        c->no_new_privileges = has_resolved ? resolved : s.nnp;
         c->known |= CM_INV_K_NNP;
     }
     /* The resolved profile (config.v2.json, inspect) first, then the
@@ -456,8 +468,9 @@ static bool ag_rt_docker_same_ip(const char *a, const char *b)
 
 /* One port, merged with what is listed: an exposed port already listed is
  * not repeated, a published binding upgrades an exposed entry, and an
- * unresolved binding (host port 0, picked by the engine at start) gives
- * way to the resolved one from NetworkSettings.Ports. */
+ * unresolved binding (host port 0: picked by the engine at start) is
+ * dropped when a binding of that port is listed (NetworkSettings.Ports,
+ * read first, has the resolved ones). */
 static int ag_rt_docker_port_add(struct ag_rt_json *x, struct cm_container_inv *c, uint32_t port,
                                  const char *proto, const char *host_ip, bool published,
                                  uint32_t host_port)
@@ -465,19 +478,14 @@ static int ag_rt_docker_port_add(struct ag_rt_json *x, struct cm_container_inv *
     for (size_t i = 0; i < c->n_ports; i++) {
         struct cm_port *p = &c->ports[i];
         if (p->container_port != port || strcmp(p->protocol, proto) != 0) continue;
-        if (!published) return 0;
+        if (!published || (p->published && host_port == 0)) return 0;
         if (!p->published) {
             p->published = true;
             p->host_port = host_port;
             ag_rt_json_set(&p->host_ip, host_ip);
             return 0;
         }
-        if (!ag_rt_docker_same_ip(p->host_ip, host_ip)) continue;
-        if (p->host_port == host_port || host_port == 0) return 0;
-        if (p->host_port == 0) {
-            p->host_port = host_port;
-            return 0;
-        }
+        if (ag_rt_docker_same_ip(p->host_ip, host_ip) && p->host_port == host_port) return 0;
     }
     if (c->n_ports >= CM_INV_LIST_MAX) {
         ag_rt_json_fail(x, CM_ETOOBIG, "ports: more than %u entries", (unsigned)CM_INV_LIST_MAX);

@@ -32,6 +32,9 @@ void ag_rt_json_fail(struct ag_rt_json *x, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(x->err, x->errlen, fmt, ap);
     va_end(ap);
+    /* A reason may quote the document (a bind spec, a port key) and ends up
+     * in the inventory: keep it valid UTF-8 too. */
+    ag_rt_json_utf8_fix(x->err, strlen(x->err));
 }
 
 /* Records "where.key: what". */
@@ -221,6 +224,15 @@ size_t ag_rt_json_utf8_bad(const char *s, size_t n)
     return n;
 }
 
+void ag_rt_json_utf8_fix(char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = ag_rt_json_utf8_seq((const unsigned char *)s + i, n - i);
+        if (!k) s[i++] = '?';
+        i += k;
+    }
+}
+
 char *ag_rt_json_strndup(const char *s, size_t n)
 {
     if (!s) return NULL;
@@ -233,11 +245,7 @@ char *ag_rt_json_strndup(const char *s, size_t n)
             n--;
     }
     char *out = cm_xstrndup(s, n);
-    for (size_t i = 0; i < n;) {
-        size_t k = ag_rt_json_utf8_seq((const unsigned char *)out + i, n - i);
-        if (!k) out[i++] = '?';
-        i += k;
-    }
+    ag_rt_json_utf8_fix(out, n);
     return out;
 }
 
@@ -299,8 +307,8 @@ char *ag_rt_json_print(const cJSON *v)
 
 int ag_rt_json_push(struct ag_rt_json *x, struct cm_strv *v, const char *s, const char *key)
 {
-    char *capped = strlen(s) > CM_INV_STR_MAX ? ag_rt_json_strdup(s) : NULL;
-    int rc = cm_strv_push(v, capped ? capped : s);
+    char *capped = ag_rt_json_strdup(s);
+    int rc = cm_strv_push(v, capped);
     free(capped);
     if (rc < 0)
         ag_rt_json_fail(x, rc, "%s%s%s: more than %u entries", x->where ? x->where : "",

@@ -62,6 +62,9 @@ bool ag_rt_json_uint(struct ag_rt_json *x, const cJSON *obj, const char *key, ui
 /* Offset of the first byte of s[0, n) that is not part of well-formed
  * UTF-8, or n when all of it is. */
 size_t ag_rt_json_utf8_bad(const char *s, size_t n);
+/* Replaces, in place, each byte of s[0, n) that is not part of well-formed
+ * UTF-8 with '?'. */
+void ag_rt_json_utf8_fix(char *s, size_t n);
 
 /* A heap copy of at most CM_INV_STR_MAX bytes, cut at a UTF-8 character
  * boundary, each byte of a malformed sequence replaced by '?' so what
