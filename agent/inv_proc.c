@@ -339,6 +339,11 @@ static void inv_note_pid(struct ag_inv_proc *p, int procfd, const char *name, ui
 {
     char exe[PATH_MAX], comm[64], path[64], st[AG_INV_SMALL_READ + 1];
     uint32_t uid = 0;
+    if (p->ncpids == p->cpcap) {
+        p->cpcap = p->cpcap ? p->cpcap * 2 : 256;
+        p->cpids = cm_xrealloc(p->cpids, p->cpcap * sizeof *p->cpids);
+    }
+    p->cpids[p->ncpids++] = pid; /* in the container, whatever else can be read */
     snprintf(path, sizeof path, "%s/exe", name);
     ssize_t el = readlinkat(procfd, path, exe, sizeof exe - 1);
     if (el <= 0) return; /* a zombie, a kernel thread, or gone */
@@ -354,11 +359,6 @@ static void inv_note_pid(struct ag_inv_proc *p, int procfd, const char *name, ui
     }
     a->recs[a->n++] = (struct inv_prec){cm_xstrdup(exe), cm_xstrdup(comm), uid};
     if (!a->min_pid || pid < a->min_pid) a->min_pid = pid;
-    if (p->ncpids == p->cpcap) {
-        p->cpcap = p->cpcap ? p->cpcap * 2 : 256;
-        p->cpids = cm_xrealloc(p->cpids, p->cpcap * sizeof *p->cpids);
-    }
-    p->cpids[p->ncpids++] = pid;
 }
 
 static void inv_push_pid(struct ag_inv_proc *p, uint32_t pid)
