@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/timeutil.h"
 #include "proto/wire.h"
+#include "tests/util/wiretest.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,68 +15,28 @@
 
 #define T0 (INT64_C(1790000000) * CM_NS_PER_SEC) /* 2026-09-21 */
 
-/* ---- a tiny protobuf writer, to build what our encoder refuses to ------ */
-
-static void pb_varint(struct cm_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    cr_assert_eq(cm_buf_append(b, tmp, n), 0);
-}
-
-static void pb_uint(struct cm_buf *b, unsigned field, uint64_t v)
-{
-    pb_varint(b, (uint64_t)field << 3);
-    pb_varint(b, v);
-}
-
-static void pb_bytes(struct cm_buf *b, unsigned field, const void *p, size_t n)
-{
-    pb_varint(b, ((uint64_t)field << 3) | 2);
-    pb_varint(b, n);
-    cr_assert_eq(cm_buf_append(b, p, n), 0);
-}
-
-static void pb_str(struct cm_buf *b, unsigned field, const char *s)
-{
-    pb_bytes(b, field, s, strlen(s));
-}
-
-/* Appends `sub` as a length-delimited field and frees it. */
-static void pb_sub(struct cm_buf *b, unsigned field, struct cm_buf *sub)
-{
-    pb_bytes(b, field, sub->data, sub->len);
-    cm_buf_close(sub);
-}
-
 static void raw_head(struct cm_buf *b, uint64_t version, uint64_t seq, int64_t sent)
 {
     cm_buf_init(b, 64u * 1024 * 1024);
-    pb_uint(b, 1, version);
-    pb_uint(b, 2, seq);
-    pb_uint(b, 3, (uint64_t)sent);
+    tu_pb_uint(b, 1, version);
+    tu_pb_uint(b, 2, seq);
+    tu_pb_uint(b, 3, (uint64_t)sent);
 }
 
 static void raw_hello(struct cm_buf *h, const char *hostname, uint64_t mode)
 {
     cm_buf_init(h, 1024 * 1024);
-    pb_str(h, 1, hostname);
-    pb_uint(h, 4, mode);
-    pb_str(h, 5, "0.1.0");
+    tu_pb_str(h, 1, hostname);
+    tu_pb_uint(h, 4, mode);
+    tu_pb_str(h, 5, "0.1.0");
 }
 
 static void raw_sample(struct cm_buf *s, const char *id, const char *cgroup, int64_t ts)
 {
     cm_buf_init(s, 1024 * 1024);
-    pb_str(s, 1, id);
-    if (cgroup) pb_str(s, 2, cgroup);
-    pb_uint(s, 4, (uint64_t)ts);
+    tu_pb_str(s, 1, id);
+    if (cgroup) tu_pb_str(s, 2, cgroup);
+    tu_pb_uint(s, 4, (uint64_t)ts);
 }
 
 /* An envelope whose hello carries `hostname` and `mode`. */
@@ -84,7 +45,7 @@ static void raw_hello_env(struct cm_buf *b, const char *hostname, uint64_t mode)
     struct cm_buf h;
     raw_head(b, 1, 5, T0);
     raw_hello(&h, hostname, mode);
-    pb_sub(b, 10, &h);
+    tu_pb_sub(b, 10, &h);
 }
 
 /* An envelope with one sample; `extra` (may be NULL) is appended to it. */
@@ -94,11 +55,11 @@ static void raw_sample_env(struct cm_buf *b, const char *id, const char *cgroup,
     struct cm_buf m, s;
     raw_head(b, 1, 5, T0);
     cm_buf_init(&m, 1024 * 1024);
-    pb_uint(&m, 1, (uint64_t)T0);
+    tu_pb_uint(&m, 1, (uint64_t)T0);
     raw_sample(&s, id, cgroup, ts);
     if (extra) cm_buf_append(&s, extra->data, extra->len);
-    pb_sub(&m, 2, &s);
-    pb_sub(b, 11, &m);
+    tu_pb_sub(&m, 2, &s);
+    tu_pb_sub(b, 11, &m);
 }
 
 static int decode_raw(struct cm_buf *b, enum cm_wire_reason *reason)
@@ -172,24 +133,6 @@ static void fill_metrics(struct cm_envelope *e, struct cm_sample *samples, size_
         fill_sample(&samples[i], i, full);
 }
 
-static void roundtrip(const struct cm_envelope *in, struct cm_envelope *out)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    enum cm_wire_reason r = CM_WIRE_TOO_MANY;
-    char why[128] = "x";
-    cr_assert_eq(cm_wire_encode_envelope(in, &buf, &len), 0);
-    int rc = cm_wire_decode_envelope(buf, len, out, &r, why, sizeof why);
-    free(buf);
-    cr_assert_eq(rc, 0, "decode failed: %s (%s)", cm_wire_reason_name(r), why);
-    cr_assert_eq(r, CM_WIRE_OK);
-    cr_assert_str_empty(why);
-    cr_assert_eq(out->version, in->version);
-    cr_assert_eq(out->seq, in->seq);
-    cr_assert_eq(out->sent_ns, in->sent_ns);
-    cr_assert_eq(out->kind, in->kind);
-}
-
 static void assert_samples_equal(const struct cm_sample *a, const struct cm_sample *b)
 {
     cr_assert_str_eq(a->container_id, b->container_id);
@@ -215,7 +158,7 @@ Test(wire, hello_roundtrip_full_and_minimal)
     for (int full = 0; full <= 1; full++) {
         struct cm_envelope in, out;
         fill_hello(&in, full);
-        roundtrip(&in, &out);
+        tu_wire_roundtrip(&in, &out);
         cr_assert_str_eq(out.body.hello.hostname, in.body.hello.hostname);
         cr_assert_str_eq(out.body.hello.machine_id, in.body.hello.machine_id);
         cr_assert_str_eq(out.body.hello.kernel, in.body.hello.kernel);
@@ -232,7 +175,7 @@ Test(wire, metrics_roundtrip_all_and_absent_fields)
     for (int full = 0; full <= 1; full++) {
         struct cm_envelope in, out;
         fill_metrics(&in, samples, 5, full);
-        roundtrip(&in, &out);
+        tu_wire_roundtrip(&in, &out);
         cr_assert_eq(out.body.metrics.n, 5);
         cr_assert_eq(out.body.metrics.collected_ns, T0);
         for (size_t i = 0; i < 5; i++)
@@ -250,7 +193,7 @@ Test(wire, each_field_travels_alone)
         struct cm_envelope in, out;
         fill_metrics(&in, &s, 1, false);
         cm_sample_set(&s, (enum cm_field)f, 1000 + (uint64_t)f);
-        roundtrip(&in, &out);
+        tu_wire_roundtrip(&in, &out);
         cr_assert_eq(out.body.metrics.samples[0].present, 1u << f, "%s", cm_fields[f].name);
         cr_assert_eq(out.body.metrics.samples[0].v[f], 1000 + (uint64_t)f);
         cm_wire_envelope_close(&out);
@@ -261,7 +204,7 @@ Test(wire, empty_batch_and_heartbeat_roundtrip)
 {
     struct cm_envelope in, out;
     fill_metrics(&in, NULL, 0, false);
-    roundtrip(&in, &out);
+    tu_wire_roundtrip(&in, &out);
     cr_assert_eq(out.body.metrics.n, 0);
     cm_wire_envelope_close(&out);
 
@@ -271,7 +214,7 @@ Test(wire, empty_batch_and_heartbeat_roundtrip)
     in.sent_ns = T0;
     in.kind = CM_BODY_HEARTBEAT;
     in.body.heartbeat = (struct cm_heartbeat){3, 4, 5, UINT64_MAX, 0, 7, 8, 9};
-    roundtrip(&in, &out);
+    tu_wire_roundtrip(&in, &out);
     cr_assert_eq(memcmp(&out.body.heartbeat, &in.body.heartbeat, sizeof in.body.heartbeat), 0);
 }
 
@@ -343,14 +286,14 @@ Test(wire, malformed)
     struct cm_buf h;
     raw_head(&b, 1, 5, T0);
     cm_buf_init(&h, 1024);
-    pb_bytes(&h, 1, "ho\0st", 5);
-    pb_uint(&h, 4, 2);
-    pb_str(&h, 5, "0.1.0");
-    pb_sub(&b, 10, &h);
+    tu_pb_bytes(&h, 1, "ho\0st", 5);
+    tu_pb_uint(&h, 4, 2);
+    tu_pb_str(&h, 5, "0.1.0");
+    tu_pb_sub(&b, 10, &h);
     expect_reject(&b, CM_WIRE_MALFORMED, "NUL in hostname");
     /* The same field twice is legal protobuf but never what we send. */
     raw_hello_env(&b, "h", 2);
-    pb_uint(&b, 2, 6);
+    tu_pb_uint(&b, 2, 6);
     expect_reject(&b, CM_WIRE_MALFORMED, "duplicate seq");
 }
 
@@ -359,7 +302,7 @@ Test(wire, unknown_fields_are_tolerated)
     struct cm_buf b;
     enum cm_wire_reason r;
     raw_hello_env(&b, "h", 2);
-    pb_str(&b, 99, "from a newer agent");
+    tu_pb_str(&b, 99, "from a newer agent");
     cr_assert_eq(decode_raw(&b, &r), 0);
 }
 
@@ -368,7 +311,7 @@ Test(wire, bad_version_and_no_body)
     struct cm_buf b, h;
     raw_head(&b, 2, 5, T0);
     raw_hello(&h, "h", 2);
-    pb_sub(&b, 10, &h);
+    tu_pb_sub(&b, 10, &h);
     expect_reject(&b, CM_WIRE_BAD_VERSION, "version 2");
     raw_head(&b, 0, 5, T0);
     expect_reject(&b, CM_WIRE_BAD_VERSION, "version 0 without body");
@@ -392,7 +335,7 @@ Test(wire, bad_envelope_fields)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         raw_head(&b, 1, cases[i].seq, cases[i].sent);
         raw_hello(&h, "h", 2);
-        pb_sub(&b, 10, &h);
+        tu_pb_sub(&b, 10, &h);
         expect_reject(&b, CM_WIRE_BAD_FIELD, cases[i].what);
     }
 }
@@ -417,8 +360,8 @@ Test(wire, bad_hello_fields)
     struct cm_buf h;
     raw_head(&b, 1, 5, T0);
     raw_hello(&h, "h", 2);
-    pb_uint(&h, 6, 0);
-    pb_sub(&b, 10, &h);
+    tu_pb_uint(&h, 6, 0);
+    tu_pb_sub(&b, 10, &h);
     expect_reject(&b, CM_WIRE_BAD_FIELD, "boot 0");
 }
 
@@ -498,13 +441,13 @@ Test(wire, unknown_enum_values)
     uint64_t runtimes[] = {6, 99, (uint64_t)-3};
     for (size_t i = 0; i < 3; i++) {
         cm_buf_init(&extra, 64);
-        pb_uint(&extra, 3, runtimes[i]);
+        tu_pb_uint(&extra, 3, runtimes[i]);
         raw_sample_env(&b, "abc", NULL, T0, &extra);
         cm_buf_close(&extra);
         expect_reject(&b, CM_WIRE_BAD_FIELD, "runtime");
     }
     cm_buf_init(&extra, 64);
-    pb_uint(&extra, 3, 5);
+    tu_pb_uint(&extra, 3, 5);
     raw_sample_env(&b, "abc", NULL, T0, &extra);
     cm_buf_close(&extra);
     enum cm_wire_reason r;
@@ -521,7 +464,7 @@ Test(wire, sample_count_cap)
     fill_metrics(&in, samples, n, false);
     cr_assert_eq(cm_wire_encode_envelope(&in, &buf, &len), CM_ETOOBIG, "encode 20001");
     in.body.metrics.n = CM_WIRE_MAX_SAMPLES;
-    roundtrip(&in, &out);
+    tu_wire_roundtrip(&in, &out);
     cr_assert_eq(out.body.metrics.n, CM_WIRE_MAX_SAMPLES);
     cm_wire_envelope_close(&out);
     free(samples);
@@ -529,12 +472,12 @@ Test(wire, sample_count_cap)
     struct cm_buf b, m, s;
     raw_head(&b, 1, 5, T0);
     cm_buf_init(&m, 64u * 1024 * 1024);
-    pb_uint(&m, 1, (uint64_t)T0);
+    tu_pb_uint(&m, 1, (uint64_t)T0);
     raw_sample(&s, "a", NULL, T0);
     for (size_t i = 0; i < n; i++)
-        pb_bytes(&m, 2, s.data, s.len);
+        tu_pb_bytes(&m, 2, s.data, s.len);
     cm_buf_close(&s);
-    pb_sub(&b, 11, &m);
+    tu_pb_sub(&b, 11, &m);
     expect_reject(&b, CM_WIRE_TOO_MANY, "20001 samples");
 }
 
@@ -549,9 +492,9 @@ Test(wire, server_message_rejections)
     uint64_t seqs[] = {0, 9, 9}, status[] = {0, 2, UINT64_MAX};
     for (size_t i = 0; i < 3; i++) {
         cm_buf_init(&a, 64);
-        pb_uint(&a, 1, seqs[i]);
-        pb_uint(&a, 2, status[i]);
-        pb_sub(&b, 1, &a);
+        tu_pb_uint(&a, 1, seqs[i]);
+        tu_pb_uint(&a, 2, status[i]);
+        tu_pb_sub(&b, 1, &a);
         memset(&m, 0x55, sizeof m);
         cr_expect_eq(cm_wire_decode_server((const uint8_t *)b.data, b.len, &m, &r, NULL, 0),
                      CM_EPROTO, "case %zu", i);
@@ -667,15 +610,15 @@ Test(wire, rejection_names_the_failing_sample_and_field)
     struct cm_buf b, m, s;
     raw_head(&b, 1, 5, T0);
     cm_buf_init(&m, 1024 * 1024);
-    pb_uint(&m, 1, (uint64_t)T0);
+    tu_pb_uint(&m, 1, (uint64_t)T0);
     const char *ids[] = {"good0", "good1", "bad id"};
     for (size_t i = 0; i < 3; i++) {
         raw_sample(&s, ids[i], "/docker/x", T0);
-        pb_sub(&m, 2, &s);
+        tu_pb_sub(&m, 2, &s);
     }
     raw_sample(&s, "good3", "no-slash", T0);
-    pb_sub(&m, 2, &s);
-    pb_sub(&b, 11, &m);
+    tu_pb_sub(&m, 2, &s);
+    tu_pb_sub(&b, 11, &m);
     struct cm_envelope env;
     enum cm_wire_reason r;
     char why[256] = "";
@@ -688,12 +631,12 @@ Test(wire, rejection_names_the_failing_sample_and_field)
     /* the first bad one wins; a later field of another sample */
     raw_head(&b, 1, 5, T0);
     cm_buf_init(&m, 1024 * 1024);
-    pb_uint(&m, 1, (uint64_t)T0);
+    tu_pb_uint(&m, 1, (uint64_t)T0);
     raw_sample(&s, "good0", "/docker/x", T0);
-    pb_sub(&m, 2, &s);
+    tu_pb_sub(&m, 2, &s);
     raw_sample(&s, "good1", "no-slash", T0);
-    pb_sub(&m, 2, &s);
-    pb_sub(&b, 11, &m);
+    tu_pb_sub(&m, 2, &s);
+    tu_pb_sub(&b, 11, &m);
     why[0] = '\0';
     cr_assert_lt(cm_wire_decode_envelope((const uint8_t *)b.data, b.len, &env, &r, why, sizeof why),
                  0);
