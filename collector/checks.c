@@ -335,43 +335,84 @@ bool col_checks_applies_to_state(enum cm_inv_state s)
     }
 }
 
+static void answers_clear(enum col_check_answer *answers)
+{
+    for (size_t i = 0; answers && i < N_DEFS; i++)
+        answers[i] = COL_CHECK_UNKNOWN;
+}
+
+static enum col_check_answer answer_of(enum col_outcome o)
+{
+    return o == COL_OUT_FAIL ? COL_CHECK_FAIL : o == COL_OUT_PASS ? COL_CHECK_PASS
+                                                                  : COL_CHECK_UNKNOWN;
+}
+
 /* Runs every check of one scope; `only_first` stops after the first check
- * (a container whose config could not be read gets that finding alone). */
+ * (a container whose config could not be read gets that finding alone).
+ * answers (may be NULL) gets every check's answer, by catalogue index. */
 static size_t eval_scope(enum col_check_scope scope, const struct col_check_ctx *x, bool only_first,
-                         struct col_check_result *out, size_t max)
+                         struct col_check_result *out, size_t max,
+                         enum col_check_answer *answers)
 {
     size_t failed = 0;
-    for (size_t i = 0; i < N_DEFS; i++) {
+    bool done = false;
+    answers_clear(answers);
+    for (size_t i = 0; i < N_DEFS && !done; i++) {
         if (defs[i].check.scope != scope) continue;
         char scratch[COL_CHECK_DETAIL_MAX];
         struct col_detail d;
         bool keep = failed < max && out;
         col_detail_init(&d, keep ? out[failed].detail : scratch, COL_CHECK_DETAIL_MAX);
-        if (defs[i].eval(x, &d) == COL_OUT_FAIL) {
+        enum col_outcome o = defs[i].eval(x, &d);
+        if (answers) answers[i] = answer_of(o);
+        if (o == COL_OUT_FAIL) {
             if (keep) out[failed].check = &defs[i].check;
             failed++;
         }
-        if (only_first) break;
+        done = only_first;
     }
     return failed;
+}
+
+size_t col_checks_eval_container_answers(const struct cm_container_inv *c,
+                                         const struct cm_host_inv *host,
+                                         const struct col_check_policy *policy,
+                                         struct col_check_result *out, size_t max,
+                                         enum col_check_answer *answers)
+{
+    struct col_check_ctx x = {.c = c, .host = host, .policy = policy};
+    if (!c) {
+        answers_clear(answers);
+        return 0;
+    }
+    /* config_unreadable is the catalogue's first container check. */
+    return eval_scope(COL_SCOPE_CONTAINER, &x, c->error != NULL, out, max, answers);
 }
 
 size_t col_checks_eval_container(const struct cm_container_inv *c, const struct cm_host_inv *host,
                                  const struct col_check_policy *policy,
                                  struct col_check_result *out, size_t max)
 {
-    if (!c) return 0;
-    struct col_check_ctx x = {.c = c, .host = host, .policy = policy};
-    /* config_unreadable is the catalogue's first container check. */
-    return eval_scope(COL_SCOPE_CONTAINER, &x, c->error != NULL, out, max);
+    return col_checks_eval_container_answers(c, host, policy, out, max, NULL);
+}
+
+size_t col_checks_eval_host_answers(const struct cm_host_inv *h,
+                                    const struct col_check_policy *policy,
+                                    struct col_check_result *out, size_t max,
+                                    enum col_check_answer *answers)
+{
+    struct col_check_ctx x = {.host = h, .policy = policy};
+    if (!h) {
+        answers_clear(answers);
+        return 0;
+    }
+    return eval_scope(COL_SCOPE_HOST, &x, false, out, max, answers);
 }
 
 size_t col_checks_eval_host(const struct cm_host_inv *h, const struct col_check_policy *policy,
                             struct col_check_result *out, size_t max)
 {
-    if (!h) return 0;
-    struct col_check_ctx x = {.host = h, .policy = policy};
-    return eval_scope(COL_SCOPE_HOST, &x, false, out, max);
+    return col_checks_eval_host_answers(h, policy, out, max, NULL);
 }
 
 enum col_outcome col_checks_eval_one(const char *id, const struct cm_container_inv *c,

@@ -74,4 +74,22 @@ size_t col_checks_eval_container(const struct cm_container_inv *c, const struct 
 size_t col_checks_eval_host(const struct cm_host_inv *h, const struct col_check_policy *policy,
                             struct col_check_result *out, size_t max);
 
+/* What one check said about one inventory. */
+enum col_check_answer { COL_CHECK_UNKNOWN = 0, COL_CHECK_PASS, COL_CHECK_FAIL };
+
+/* Like the two above, and also writes answers[i] for col_checks_at(i), for
+ * every i < col_checks_count() (checks of the other scope, and those not run
+ * because the config could not be read: COL_CHECK_UNKNOWN). answers may be
+ * NULL. For keeping findings: only a check that answered PASS resolves an
+ * open finding; an unknown answer leaves it as it was. */
+size_t col_checks_eval_container_answers(const struct cm_container_inv *c,
+                                         const struct cm_host_inv *host,
+                                         const struct col_check_policy *policy,
+                                         struct col_check_result *out, size_t max,
+                                         enum col_check_answer *answers);
+size_t col_checks_eval_host_answers(const struct cm_host_inv *h,
+                                    const struct col_check_policy *policy,
+                                    struct col_check_result *out, size_t max,
+                                    enum col_check_answer *answers);
+
 #endif
