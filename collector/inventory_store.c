@@ -52,7 +52,8 @@ static const char col_inv_upsert_sql[] =
     "RETURNING container_ref";
 
 /* $1 agent, $2 container ref (NULL: host), $3 failing checks
- * [{check_id, severity, detail}], $4 time, $5 reason for what passes. */
+ * [{check_id, severity, detail}], $4 time, $5 reason for what passes, $6
+ * the checks that passed (jsonb array; NULL: every check not failing). */
 static const char col_inv_diff_sql[] =
     "WITH f AS (SELECT * FROM jsonb_to_recordset($3::jsonb) "
     "  AS f(check_id text, severity text, detail text)), "
@@ -60,7 +61,9 @@ static const char col_inv_diff_sql[] =
     "  AND coalesce(container_ref, 0) = coalesce($2::bigint, 0) AND status = 'open'), "
     "res AS (UPDATE findings x SET status = 'resolved', resolved_reason = $5, "
     "  resolved_at = greatest(x.last_seen, $4::timestamptz) FROM cur "
-    "  WHERE x.id = cur.id AND cur.check_id NOT IN (SELECT check_id FROM f) RETURNING 1), "
+    "  WHERE x.id = cur.id AND cur.check_id NOT IN (SELECT check_id FROM f) "
+    "  AND ($6::jsonb IS NULL OR cur.check_id IN (SELECT jsonb_array_elements_text($6::jsonb))) "
+    "  RETURNING 1), "
     "upd AS (UPDATE findings x SET last_seen = greatest(x.last_seen, $4::timestamptz), "
     "  severity = f.severity, detail = f.detail FROM cur JOIN f USING (check_id) "
     "  WHERE x.id = cur.id RETURNING 1), "
@@ -106,6 +109,7 @@ struct col_inv_run {
     char ts[40];                   /* time of this inventory (or of the re-evaluation) */
     const struct cm_host_inv *host; /* for the container checks; may be NULL */
     struct col_check_result *res;  /* col_checks_count() entries */
+    enum col_check_answer *answers; /* col_checks_count() entries */
     size_t max;
     char *err;
     size_t errlen;
@@ -176,23 +180,46 @@ static char *col_inv_failures_json(const struct col_check_result *res, size_t n)
     return text;
 }
 
-/* Makes the open findings of (agent, ref) exactly res[0..n): ref 0 = host. */
+/* The ids of the checks that answered PASS, as a jsonb array text. */
+static char *col_inv_passed_json(const enum col_check_answer *answers, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        if (answers[i] == COL_CHECK_PASS &&
+            !cJSON_AddItemToArray(a, cJSON_CreateString(col_checks_at(i)->id))) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+    char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return text;
+}
+
+/* Opens or refreshes a finding for each of res[0..n) of (agent, ref), ref
+ * 0 = the host, and resolves the other open ones with `reason`: those whose
+ * check answered PASS, or all of them when answers is NULL (gone, stopped).
+ * A check that could not tell leaves its finding as it was. */
 static int col_inv_diff(struct col_inv_run *r, int64_t ref, const struct col_check_result *res,
-                        size_t n, const char *reason)
+                        size_t n, const enum col_check_answer *answers, const char *reason)
 {
     PGresult *out = NULL;
     char refs[24];
     char *failing = col_inv_failures_json(res, n);
-    if (!failing) {
+    char *passed = answers ? col_inv_passed_json(answers, r->max) : NULL;
+    int rc = 0;
+    if (!failing || (answers && !passed)) {
         snprintf(r->err, r->errlen, "inventory: out of memory");
-        return -ENOMEM;
+        rc = -ENOMEM;
+        goto out;
     }
     snprintf(refs, sizeof refs, "%" PRId64, ref);
-    const char *const p[] = {r->agent, ref ? refs : NULL, failing, r->ts, reason};
-    int rc = col_inv_sql(r, col_inv_diff_sql, 5, p, NULL, NULL, &out);
+    const char *const p[] = {r->agent, ref ? refs : NULL, failing, r->ts, reason, passed};
+    rc = col_inv_sql(r, col_inv_diff_sql, 6, p, NULL, NULL, &out);
     if (rc == 0) col_inv_add2(out, &r->counts->opened, &r->counts->resolved);
     r->counts->evaluated++;
+out:
     PQclear(out);
+    free(passed);
     free(failing);
     return rc;
 }
@@ -201,18 +228,19 @@ static int col_inv_diff(struct col_inv_run *r, int64_t ref, const struct col_che
 static int col_inv_judge_container(struct col_inv_run *r, int64_t ref,
                                    const struct cm_container_inv *c, const char *pass_reason)
 {
-    if (c->state == CM_INV_STATE_GONE) return col_inv_diff(r, ref, NULL, 0, "gone");
-    if (!col_checks_applies_to_state(c->state)) return col_inv_diff(r, ref, NULL, 0, "stopped");
-    size_t n =
-        col_checks_eval_container(c, r->host, r->s->policy, r->res, r->max);
-    return col_inv_diff(r, ref, r->res, n < r->max ? n : r->max, pass_reason);
+    if (c->state == CM_INV_STATE_GONE) return col_inv_diff(r, ref, NULL, 0, NULL, "gone");
+    if (!col_checks_applies_to_state(c->state))
+        return col_inv_diff(r, ref, NULL, 0, NULL, "stopped");
+    size_t n = col_checks_eval_container_answers(c, r->host, r->s->policy, r->res, r->max,
+                                                 r->answers);
+    return col_inv_diff(r, ref, r->res, n < r->max ? n : r->max, r->answers, pass_reason);
 }
 
 static int col_inv_judge_host(struct col_inv_run *r, const struct cm_host_inv *h,
                               const char *pass_reason)
 {
-    size_t n = col_checks_eval_host(h, r->s->policy, r->res, r->max);
-    return col_inv_diff(r, 0, r->res, n < r->max ? n : r->max, pass_reason);
+    size_t n = col_checks_eval_host_answers(h, r->s->policy, r->res, r->max, r->answers);
+    return col_inv_diff(r, 0, r->res, n < r->max ? n : r->max, r->answers, pass_reason);
 }
 
 static char *col_inv_json_text(cJSON *doc)
@@ -372,8 +400,15 @@ static void col_inv_run_init(struct col_inv_run *r, struct col_inventory_store *
         cm_time_format_rfc3339(now, r->ts, sizeof r->ts);
     r->max = col_checks_count();
     r->res = cm_xcalloc(r->max ? r->max : 1, sizeof *r->res);
+    r->answers = cm_xcalloc(r->max ? r->max : 1, sizeof *r->answers);
     s->sqlstate[0] = '\0';
     err[0] = '\0';
+}
+
+static void col_inv_run_close(struct col_inv_run *r)
+{
+    free(r->answers);
+    free(r->res);
 }
 
 /* Re-evaluates the stored container of row `row` (agent, ref, raw). */
@@ -486,7 +521,7 @@ int col_inventory_store_apply(struct col_inventory_store *s, int64_t agent_id, u
     if (rc == 0 && b->complete) rc = col_inv_mark_missing(&r, seq, b);
     if (rc == 0 && host_new) rc = col_inv_reeval_agent(&r, seq);
     cm_wire_envelope_close(&henv);
-    free(r.res);
+    col_inv_run_close(&r);
     return rc;
 }
 
@@ -568,6 +603,6 @@ int col_inventory_store_reevaluate(struct col_inventory_store *s,
         if (rc == 0) rc = col_db_commit(s->conn, err, errlen);
     }
     if (rc < 0) col_db_rollback(s->conn);
-    free(r.res);
+    col_inv_run_close(&r);
     return rc;
 }

@@ -8,9 +8,10 @@
  * inventory (doc for the API, raw wire bytes for re-evaluation), runs
  * collector/checks.h on it and turns the result into findings: open a
  * finding for a failing check that has none open, refresh those still
- * failing, resolve the ones that pass (or all of them when the container is
- * gone or not running). An inventory older (by seq) than the stored one is
- * ignored. It never logs or retries, and apply never begins or commits a
+ * failing, resolve the ones whose check passes (all of them when the
+ * container is gone or not running); a check that cannot tell (inputs not
+ * reported, config unreadable) leaves its finding as it was. An inventory
+ * older (by seq) than the stored one is ignored. It never logs or retries, and apply never begins or commits a
  * transaction: the caller decides. Parameterized SQL only. */
 #ifndef COL_INVENTORY_STORE_H
 #define COL_INVENTORY_STORE_H

@@ -247,6 +247,35 @@ Test(inventory_store, fix_resolves_as_passed_and_a_relapse_opens_a_new_one)
     cm_container_inv_free(&c);
 }
 
+Test(inventory_store, a_check_that_cannot_tell_leaves_its_finding_open)
+{
+    struct cm_container_inv c;
+    ctr(&c, CA, "web");
+    set_privileged(&c, true);
+    apply1(1, &c);
+    /* the runtime's config vanished before the cgroup did: nothing known */
+    c.known = CM_INV_K_PROCS;
+    struct col_inventory_counts n = apply1(2, &c);
+    cr_assert_eq(n.resolved, 0);
+    cr_assert_str_eq(open_of(CA), "container.privileged");
+    /* a config that cannot be read: that finding, the others stay as they were */
+    c.known = CM_INV_K_IMAGE | CM_INV_K_PRIVILEGED;
+    c.privileged = false;
+    c.error = cm_xstrdup("hostconfig.json: truncated");
+    n = apply1(3, &c);
+    cr_assert_eq(n.opened, 1);
+    cr_assert_eq(n.resolved, 0);
+    cr_assert_str_eq(open_of(CA), "container.config_unreadable,container.privileged");
+    free(c.error);
+    c.error = NULL; /* readable again, and fixed */
+    n = apply1(4, &c);
+    cr_assert_eq(n.resolved, 2);
+    cr_assert_str_eq(open_of(CA), "");
+    cr_assert_str_eq(q("SELECT string_agg(DISTINCT resolved_reason, ',') FROM findings", NULL),
+                     "passed");
+    cm_container_inv_free(&c);
+}
+
 Test(inventory_store, late_older_envelope_changes_nothing)
 {
     struct cm_container_inv c;
