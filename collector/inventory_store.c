@@ -42,11 +42,12 @@ static const char col_inv_upsert_sql[] =
     " first_seen, last_seen, gone_at) "
     "SELECT c.id, $1, $7, $8::jsonb, $9::bytea, $10, $11, $6, $6, "
     " CASE WHEN $10 = 'gone' THEN $6::timestamptz END FROM c "
-    /* a gone record keeps the last configuration known, for the API */
+    /* a gone record keeps the last configuration known, for the API; a
+     * container's image never changes, so one not known now is the last one */
     "ON CONFLICT (container_ref) DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state, "
     " doc = CASE WHEN EXCLUDED.gone_at IS NULL THEN EXCLUDED.doc ELSE i.doc END, "
     " raw = CASE WHEN EXCLUDED.gone_at IS NULL THEN EXCLUDED.raw ELSE i.raw END, "
-    " image = CASE WHEN EXCLUDED.gone_at IS NULL THEN EXCLUDED.image ELSE i.image END, "
+    " image = coalesce(EXCLUDED.image, i.image), "
     " last_seen = greatest(i.last_seen, EXCLUDED.last_seen), gone_at = EXCLUDED.gone_at "
     "WHERE i.seq < EXCLUDED.seq "
     "RETURNING container_ref";

@@ -255,9 +255,13 @@ Test(inventory_store, a_check_that_cannot_tell_leaves_its_finding_open)
     apply1(1, &c);
     /* the runtime's config vanished before the cgroup did: nothing known */
     c.known = CM_INV_K_PROCS;
+    free(c.image);
+    c.image = NULL;
     struct col_inventory_counts n = apply1(2, &c);
     cr_assert_eq(n.resolved, 0);
     cr_assert_str_eq(open_of(CA), "container.privileged");
+    cr_assert_str_eq(q("SELECT image FROM container_inventory", NULL),
+                     "registry.example.com/app" DIGEST, "the image known before stays");
     /* a config that cannot be read: that finding, the others stay as they were */
     c.known = CM_INV_K_IMAGE | CM_INV_K_PRIVILEGED;
     c.privileged = false;
