@@ -107,9 +107,9 @@ struct col_inv_run {
     struct col_inventory_counts *counts;
     int64_t agent_id;
     char agent[24];
-    char ts[40];                   /* time of this inventory (or of the re-evaluation) */
+    char ts[40];                    /* time of this inventory (or of the re-evaluation) */
     const struct cm_host_inv *host; /* for the container checks; may be NULL */
-    struct col_check_result *res;  /* col_checks_count() entries */
+    struct col_check_result *res;   /* col_checks_count() entries */
     enum col_check_answer *answers; /* col_checks_count() entries */
     size_t max;
     char *err;
@@ -232,8 +232,8 @@ static int col_inv_judge_container(struct col_inv_run *r, int64_t ref,
     if (c->state == CM_INV_STATE_GONE) return col_inv_diff(r, ref, NULL, 0, NULL, "gone");
     if (!col_checks_applies_to_state(c->state))
         return col_inv_diff(r, ref, NULL, 0, NULL, "stopped");
-    size_t n = col_checks_eval_container_answers(c, r->host, r->s->policy, r->res, r->max,
-                                                 r->answers);
+    size_t n =
+        col_checks_eval_container_answers(c, r->host, r->s->policy, r->res, r->max, r->answers);
     return col_inv_diff(r, ref, r->res, n < r->max ? n : r->max, r->answers, pass_reason);
 }
 
@@ -263,16 +263,22 @@ static int col_inv_store_container(struct col_inv_run *r, uint64_t seq,
     char *doc = col_inv_json_text(cm_container_inv_to_json(c));
     int rc = doc ? cm_wire_encode_container_inv(c, &raw, &rawlen) : -ENOMEM;
     if (rc < 0) {
-        snprintf(r->err, r->errlen, "inventory of %.64s: cannot encode: %s", c->id,
-                 cm_err_str(rc));
+        snprintf(r->err, r->errlen, "inventory of %.64s: cannot encode: %s", c->id, cm_err_str(rc));
         col_inv_data_fault(r);
         goto out;
     }
     snprintf(seqs, sizeof seqs, "%" PRIu64, seq);
-    const char *const p[] = {r->agent,  c->id,     cm_runtime_name(c->runtime),
-                             c->name,   c->cgroup_path, r->ts,
-                             seqs,      doc,       (const char *)raw,
-                             cm_inv_state_name(c->state), c->image};
+    const char *const p[] = {r->agent,
+                             c->id,
+                             cm_runtime_name(c->runtime),
+                             c->name,
+                             c->cgroup_path,
+                             r->ts,
+                             seqs,
+                             doc,
+                             (const char *)raw,
+                             cm_inv_state_name(c->state),
+                             c->image};
     const int lens[11] = {[8] = (int)rawlen};
     const int fmts[11] = {[8] = 1};
     rc = col_inv_sql(r, col_inv_upsert_sql, 11, p, lens, fmts, &out);
@@ -293,8 +299,8 @@ static int col_inv_store_host(struct col_inv_run *r, uint64_t seq, int64_t ts_ns
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     char seqs[24];
-    struct cm_envelope e = {.version = CM_WIRE_VERSION, .seq = seq, .sent_ns = ts_ns,
-                            .kind = CM_BODY_INVENTORY};
+    struct cm_envelope e = {
+        .version = CM_WIRE_VERSION, .seq = seq, .sent_ns = ts_ns, .kind = CM_BODY_INVENTORY};
     e.body.inventory.collected_ns = ts_ns;
     e.body.inventory.host = (struct cm_host_inv *)h; /* borrowed; encode does not write */
     char *doc = col_inv_json_text(cm_host_inv_to_json(h));
@@ -319,8 +325,7 @@ out:
 
 /* A bytea cell of a text result (hex form) as bytes; *out is the
  * caller's (PQfreemem). */
-static int col_inv_cell_bytes(const PGresult *res, int row, int col, uint8_t **out,
-                              size_t *len)
+static int col_inv_cell_bytes(const PGresult *res, int row, int col, uint8_t **out, size_t *len)
 {
     *out = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), len);
     return *out ? 0 : -ENOMEM;
@@ -338,8 +343,8 @@ static int col_inv_load_host(struct col_inv_run *r, int64_t agent_id, struct cm_
     memset(env, 0, sizeof *env);
     snprintf(id, sizeof id, "%" PRId64, agent_id);
     const char *const p[] = {id};
-    int rc = col_inv_sql(r, "SELECT raw FROM host_inventory WHERE agent_id = $1", 1, p, NULL,
-                         NULL, &out);
+    int rc = col_inv_sql(r, "SELECT raw FROM host_inventory WHERE agent_id = $1", 1, p, NULL, NULL,
+                         &out);
     if (rc == 0 && PQntuples(out) == 1) rc = col_inv_cell_bytes(out, 0, 0, &raw, &len);
     if (rc == 0 && raw && cm_wire_decode_envelope(raw, len, env, &why, NULL, 0) < 0)
         r->counts->skipped++;

@@ -11,8 +11,9 @@
  * failing, resolve the ones whose check passes (all of them when the
  * container is gone or not running); a check that cannot tell (inputs not
  * reported, config unreadable) leaves its finding as it was. An inventory
- * older (by seq) than the stored one is ignored. It never logs or retries, and apply never begins or commits a
- * transaction: the caller decides. Parameterized SQL only. */
+ * older (by seq) than the stored one is ignored. It never logs or retries,
+ * and apply never begins or commits a transaction: the caller decides.
+ * Parameterized SQL only. */
 #ifndef COL_INVENTORY_STORE_H
 #define COL_INVENTORY_STORE_H
 

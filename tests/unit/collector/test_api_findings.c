@@ -139,14 +139,13 @@ static void *run_loop(void *arg)
 static void setup(void)
 {
     const char *why = NULL;
-    char *argv[] = {"test", "--http-listen", "127.0.0.1:0", "--read-token", READ_TOKEN,
-                    "--admin-token", ADMIN_TOKEN, "--database", conninfo,
-                    "--api-db-connections", "2", NULL};
+    char *argv[] = {"test",     "--http-listen",        "127.0.0.1:0", "--read-token",
+                    READ_TOKEN, "--admin-token",        ADMIN_TOKEN,   "--database",
+                    conninfo,   "--api-db-connections", "2",           NULL};
     char **pos = NULL, err[256] = "";
     int npos = 0;
     bool help = false;
-    if (!tu_pg_available(&why))
-        cr_skip_test("%s", why);
+    if (!tu_pg_available(&why)) cr_skip_test("%s", why);
     cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
     seed();
     cr_assert_eq(col_config_load(&cfg, 11, argv, &pos, &npos, &help, err, sizeof err), 0, "%s",
@@ -171,8 +170,7 @@ static void teardown(void)
         cr_assert_eq(uv_loop_close(&loop), 0, "handles left open on the loop");
         col_config_free(&cfg);
     }
-    if (conninfo[0])
-        tu_pg_drop_db(conninfo);
+    if (conninfo[0]) tu_pg_drop_db(conninfo);
 }
 
 TestSuite(api_findings, .init = setup, .fini = teardown, .timeout = 60);
@@ -204,8 +202,7 @@ static struct resp get(const char *target)
     r.raw = malloc(cap + 1);
     for (ssize_t got; (got = read(fd, r.raw + len, cap - len)) != 0; len += (size_t)got) {
         cr_assert_gt(got, 0, "read timed out or failed");
-        if (len + (size_t)got == cap)
-            r.raw = realloc(r.raw, (cap *= 2) + 1);
+        if (len + (size_t)got == cap) r.raw = realloc(r.raw, (cap *= 2) + 1);
     }
     r.raw[len] = '\0';
     close(fd);
@@ -256,8 +253,8 @@ static void bad(const char *target, const char *param)
     struct resp r = get(target);
     cr_assert_eq(r.status, 400, "%s: %d %s", target, r.status, r.raw);
     cr_assert_str_eq(str(r.json, "error.code"), "bad_request");
-    cr_assert_eq(strncmp(str(r.json, "error.message"), param, strlen(param)), 0, "%s: %s",
-                 target, str(r.json, "error.message"));
+    cr_assert_eq(strncmp(str(r.json, "error.message"), param, strlen(param)), 0, "%s: %s", target,
+                 str(r.json, "error.message"));
     resp_free(&r);
 }
 
@@ -294,8 +291,7 @@ Test(api_findings, checks_catalogue_with_open_counts)
             cr_assert_eq(num(c, "open_findings"), 3); /* CA, CB, CC; not the fixed CD */
             seen = true;
         }
-        if (strcmp(k->id, "container.host_pid") == 0)
-            cr_assert_eq(num(c, "open_findings"), 0);
+        if (strcmp(k->id, "container.host_pid") == 0) cr_assert_eq(num(c, "open_findings"), 0);
     }
     cr_assert(seen);
     resp_free(&r);

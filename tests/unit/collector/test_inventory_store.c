@@ -406,9 +406,9 @@ Test(inventory_store, host_findings_open_once_and_resolve)
     cr_assert_eq(n.resolved, 1);
     cr_assert_str_eq(open_host(), expected_host(&h));
     cr_assert_null(strstr(open_host(), "host.icc_enabled"));
-    cr_assert_str_eq(q("SELECT resolved_reason FROM findings WHERE check_id = 'host.icc_enabled'",
-                       NULL),
-                     "passed");
+    cr_assert_str_eq(
+        q("SELECT resolved_reason FROM findings WHERE check_id = 'host.icc_enabled'", NULL),
+        "passed");
     cr_assert_eq(qn("SELECT seq FROM host_inventory", NULL), 3);
     cr_assert_str_eq(q("SELECT doc->>'docker_present' FROM host_inventory", NULL), "true");
     cm_host_inv_free(&h);
