@@ -136,9 +136,14 @@ void ag_inv_proc_free(struct ag_inv_proc *p);
  * else whose id is the leaf of one. Each container (error entries are left
  * alone) gets a fresh sorted processes list (+ CM_INV_K_PROCS when /proc
  * could be read), the listening sockets of the netns of its lowest pid
- * (+ CM_INV_K_LISTEN), and that pid when pid was 0. Returns 0 or -errno
- * when /proc cannot be listed (containers then untouched). */
+ * (+ CM_INV_K_LISTEN; by sock_diag from inside the namespace, else from
+ * /proc/<pid>/net/tcp{,6}), and that pid when pid was 0. Returns 0, or
+ * -errno when /proc cannot be listed (the containers' earlier processes
+ * and sockets are then cleared, not kept stale). */
 int ag_inv_proc_scan(struct ag_inv_proc *p, struct cm_container_inv *const *cs, size_t n);
+/* After a scan: network namespaces whose sockets were read by sock_diag,
+ * and by the /proc/<pid>/net files. */
+void ag_inv_proc_netns_counts(const struct ag_inv_proc *p, size_t *by_diag, size_t *by_files);
 /* After a scan: whether that pid was found in one of the containers. */
 bool ag_inv_proc_in_container(const struct ag_inv_proc *p, uint32_t pid);
 /* After a scan: pids seen in the pass (sorted). */

@@ -564,6 +564,7 @@ int ag_inventory_pass(struct ag_inventory *inv, const struct cm_sample *samples,
     inv->st.gone = ngone;
     inv->st.errors = errors;
     inv->st.host_sent = o.host && o.host_ok;
+    ag_inv_proc_netns_counts(inv->proc, &inv->st.netns_diag, &inv->st.netns_files);
     inv->st.last_pass_ns = cm_time_mono_ns() - t0;
     cm_debug(AG_INV_MOD, "pass", "containers=%zu sent=%zu gone=%zu parsed=%zu full=%d us=%lld",
              inv->nlive, nsend, ngone, inv->st.parsed, full,

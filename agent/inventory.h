@@ -11,7 +11,8 @@
  *      too); a container only the sweep knows is reported with what /proc
  *      tells; a config that cannot be read is reported as an error entry;
  *   3. scans /proc once: processes (exe, comm, effective uid, count) and
- *      the listening tcp/tcp6 sockets of each container's netns;
+ *      the listening tcp/tcp6 sockets of each container's netns (sock_diag
+ *      from inside the namespace, else /proc/<pid>/net/tcp{,6});
  *   4. encodes each container and compares it with what was last handed
  *      out: sends new and changed ones and GONE entries for vanished ids,
  *      or, on the first pass and every full_interval_ms, everything with
@@ -64,6 +65,8 @@ struct ag_inventory_stats {
     size_t errors;        /* error entries in the last pass */
     size_t parsed;        /* config sets (re)parsed by the last pass */
     bool host_sent;       /* by the last pass */
+    size_t netns_diag;    /* network namespaces read by sock_diag in the last pass */
+    size_t netns_files;   /* ... and from /proc/<pid>/net/tcp{,6} (no privilege, old kernel) */
     int64_t last_pass_ns; /* duration of the last pass */
 };
 

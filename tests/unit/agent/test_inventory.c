@@ -386,6 +386,9 @@ Test(inventory, fixture_first_pass_is_full_and_complete)
     cr_expect_eq(st.errors, 3);
     cr_expect_eq(st.parsed, 9);
     cr_expect(st.host_sent);
+    cr_expect_eq(st.netns_diag, 0, "a fabricated /proc has no namespaces to enter");
+    cr_expect_eq(st.netns_files, 5, "dk-app, dk-priv, pm-app, ctr-app, rc-app: %zu",
+                 st.netns_files);
 
     /* nothing changed: nothing sent, nothing parsed again */
     cap_clear(&c);
@@ -786,6 +789,7 @@ Test(inventory, real_process_in_a_real_cgroup, .fini = real_teardown)
     cr_expect(listens(x, "tcp", "127.0.0.1", port), "127.0.0.1:%u not among %zu sockets", port,
               x->n_listening);
     cr_expect(x->known & CM_INV_K_LISTEN);
+    cr_expect_geq(st.netns_diag, 1, "as root, sockets are read by sock_diag");
     cap_clear(&c);
 
     /* the process exits: the container is gone from cgroups and from the next pass */
