@@ -272,3 +272,28 @@ Test(rt_daemon, odd_command_lines)
     cr_expect_null(setting(&h, "icc"), "a value pflag would refuse");
     cm_host_inv_free(&h);
 }
+
+Test(rt_daemon, big_objects_keep_their_leading_members)
+{
+    size_t cap = 64 * 1024;
+    char *text = malloc(cap);
+    size_t n = (size_t)snprintf(text, cap, "{\"runtimes\":{");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s\"rt-%d\":{\"path\":\"/usr/local/bin/runtime-%d\"}",
+                              i ? "," : "", i, i);
+    snprintf(text + n, cap - n, "}}");
+    char err[256];
+    struct cm_host_inv h;
+    cr_assert_eq(parse_text(text, &h, err), 0, "%s", err);
+    const char *v = setting(&h, "runtimes");
+    cr_assert_not_null(v);
+    cr_expect_leq(strlen(v), (size_t)CM_INV_STR_MAX);
+    cJSON *obj = cJSON_Parse(v);
+    cr_assert(cJSON_IsObject(obj), "still a JSON object");
+    cr_expect_gt(cJSON_GetArraySize(obj), 50);
+    cr_expect_lt(cJSON_GetArraySize(obj), 200);
+    cr_expect_not_null(cJSON_GetObjectItem(obj, "rt-0"));
+    cJSON_Delete(obj);
+    cm_host_inv_free(&h);
+    free(text);
+}

@@ -694,6 +694,23 @@ Test(rt_docker, unresolved_binding_gives_way_to_the_resolved_one)
     cm_container_inv_free(&c);
 }
 
+Test(rt_docker, a_binding_upgrades_an_exposed_port)
+{
+    char err[256];
+    struct cm_container_inv c;
+    /* A stopped container: NetworkSettings lists the port unpublished. */
+    cr_expect_eq(parse_text("{\"Config\":{},\"NetworkSettings\":{\"Ports\":{\"22/tcp\":null}}}",
+                            "{\"PortBindings\":{\"22/tcp\":[{\"HostIp\":\"0.0.0.0\","
+                            "\"HostPort\":\"22\"}]}}",
+                            &c, err),
+                 0, "%s", err);
+    cr_assert_eq(c.n_ports, 1u);
+    cr_expect(c.ports[0].published);
+    cr_expect_eq(c.ports[0].host_port, 22u);
+    cr_expect_str_eq(c.ports[0].host_ip, "0.0.0.0");
+    cm_container_inv_free(&c);
+}
+
 Test(rt_docker, states)
 {
     static const struct {
