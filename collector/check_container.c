@@ -404,9 +404,15 @@ enum col_outcome col_chk_no_mac_profile(const struct col_check_ctx *x, struct co
     const char *aa = c->apparmor_profile;
     if (!has(c, CM_INV_K_MAC)) return COL_OUT_NA;
     bool aa_none = empty(aa) || strcasecmp(aa, "unconfined") == 0;
-    if (!aa_none || !empty(c->selinux_label)) return COL_OUT_PASS;
+    /* Docker records "label=disable" for privileged, host-pid and host-ipc
+     * containers (and on request): SELinux labelling switched off, which is
+     * no label at all, not a confining one. */
+    const char *se = c->selinux_label;
+    bool se_none = empty(se) || strstr(se, "disable") != NULL;
+    if (!aa_none || !se_none) return COL_OUT_PASS;
     col_detail_add(
-        d, "%s, no SELinux label%s", empty(aa) ? "no AppArmor profile" : "AppArmor unconfined",
+        d, "%s, %s%s", empty(aa) ? "no AppArmor profile" : "AppArmor unconfined",
+        empty(se) ? "no SELinux label" : "SELinux labelling disabled",
         has(c, CM_INV_K_PRIVILEGED) && c->privileged ? " (privileged: the runtime applies none)"
                                                      : "");
     return COL_OUT_FAIL;

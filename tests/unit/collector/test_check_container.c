@@ -432,6 +432,10 @@ Test(check_container, mac_profile_either_one)
     DETAIL_HAS("unconfined");
     c.selinux_label = "system_u:system_r:container_t:s0:c1,c2";
     PASS("container.no_mac_profile", &c);
+    /* what Docker records for privileged, host-pid and host-ipc containers */
+    c.selinux_label = "disable";
+    FAIL("container.no_mac_profile", &c);
+    DETAIL_HAS("SELinux labelling disabled");
     c.selinux_label = NULL;
     c.apparmor_profile = NULL;
     c.privileged = true;
