@@ -23,7 +23,7 @@
 #include <strings.h>
 
 #define AG_RT_DOCKER_TIME_MAX (INT64_C(7258118400) * CM_NS_PER_SEC) /* 2200-01-01 */
-#define AG_RT_DOCKER_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
+#define AG_RT_DOCKER_PID_MAX 4194304                                /* the kernel's PID_MAX_LIMIT */
 
 /* Where the parts of one document are. */
 struct ag_rt_docker {
@@ -96,7 +96,8 @@ static void ag_rt_docker_identity(struct ag_rt_json *x, const struct ag_rt_docke
     if (image) {
         ag_rt_json_set(&c->image, image);
         const char *at = strrchr(image, '@');
-        if (at && strncmp(at + 1, "sha256:", 7) == 0 && at[8]) ag_rt_json_set(&c->image_digest, at + 1);
+        if (at && strncmp(at + 1, "sha256:", 7) == 0 && at[8])
+            ag_rt_json_set(&c->image_digest, at + 1);
         c->known |= CM_INV_K_IMAGE;
     }
     ag_rt_json_labels(x, ag_rt_json_obj(x, d->cfg, "Labels"), c, "Labels");
@@ -120,8 +121,9 @@ static void ag_rt_docker_state(struct ag_rt_json *x, const struct ag_rt_docker *
     /* The order of Docker's own State.StateString(). The model has no
      * "dead": a dead container has exited and will not run again. */
     if (running)
-        c->state = paused ? CM_INV_STATE_PAUSED
-                          : restarting ? CM_INV_STATE_RESTARTING : CM_INV_STATE_RUNNING;
+        c->state = paused       ? CM_INV_STATE_PAUSED
+                   : restarting ? CM_INV_STATE_RESTARTING
+                                : CM_INV_STATE_RUNNING;
     else if (dead || c->started_ns)
         c->state = CM_INV_STATE_EXITED;
     else
@@ -152,7 +154,8 @@ static void ag_rt_docker_config(struct ag_rt_json *x, const struct ag_rt_docker 
     const char *user = ag_rt_json_str(x, d->cfg, "User");
     ag_rt_json_set(&c->user, user ? user : "");
     c->known |= CM_INV_K_USER;
-    if (ag_rt_json_env(x, ag_rt_json_arr(x, d->cfg, "Env"), c, "Env") == 0) c->known |= CM_INV_K_ENV;
+    if (ag_rt_json_env(x, ag_rt_json_arr(x, d->cfg, "Env"), c, "Env") == 0)
+        c->known |= CM_INV_K_ENV;
     const cJSON *hcheck = ag_rt_json_obj(x, d->cfg, "Healthcheck");
     if (ag_rt_docker_has_healthcheck(x, hcheck)) c->healthcheck = true;
     /* Config already holds the image's HEALTHCHECK once the container
@@ -172,8 +175,10 @@ static void ag_rt_docker_namespaces(struct ag_rt_json *x, const cJSON *hc,
     static const struct {
         const char *key;
         uint32_t bit;
-    } modes[] = {{"NetworkMode", CM_NS_NET}, {"PidMode", CM_NS_PID},
-                 {"IpcMode", CM_NS_IPC},     {"UTSMode", CM_NS_UTS},
+    } modes[] = {{"NetworkMode", CM_NS_NET},
+                 {"PidMode", CM_NS_PID},
+                 {"IpcMode", CM_NS_IPC},
+                 {"UTSMode", CM_NS_UTS},
                  {"CgroupnsMode", CM_NS_CGROUP}};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         const char *v = ag_rt_json_str(x, hc, modes[i].key);
@@ -385,8 +390,7 @@ static void ag_rt_docker_bind(struct ag_rt_json *x, const char *spec, struct cm_
     const char *c1 = strchr(spec, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c1 || c1 == spec || c2 == c1 + 1 || !c1[1] || (c2 && strchr(c2 + 1, ':'))) {
-        ag_rt_json_fail(x, CM_EPARSE, "HostConfig.Binds: \"%.64s\" is not src:dst[:options]",
-                        spec);
+        ag_rt_json_fail(x, CM_EPARSE, "HostConfig.Binds: \"%.64s\" is not src:dst[:options]", spec);
         return;
     }
     bool ro = false;
@@ -412,7 +416,8 @@ static void ag_rt_docker_bind(struct ag_rt_json *x, const char *spec, struct cm_
 
 /* HostConfig.Mounts (--mount): Type, Source, Target, ReadOnly,
  * BindOptions.Propagation. Read only when nothing resolved is there. */
-static void ag_rt_docker_hc_mounts(struct ag_rt_json *x, const cJSON *hc, struct cm_container_inv *c)
+static void ag_rt_docker_hc_mounts(struct ag_rt_json *x, const cJSON *hc,
+                                   struct cm_container_inv *c)
 {
     const cJSON *binds = ag_rt_json_arr(x, hc, "Binds");
     for (const cJSON *it = binds ? binds->child : NULL; it; it = it->next) {
@@ -536,8 +541,8 @@ static int ag_rt_docker_bindings(struct ag_rt_json *x, struct cm_container_inv *
             return CM_EPARSE;
         }
         /* HostIp "" (or none) means every interface of the host. */
-        int rc = ag_rt_docker_port_add(x, c, port, proto, ag_rt_json_str(x, b, "HostIp"), true,
-                                       hport);
+        int rc =
+            ag_rt_docker_port_add(x, c, port, proto, ag_rt_json_str(x, b, "HostIp"), true, hport);
         if (rc < 0) return rc;
     }
     return 0;

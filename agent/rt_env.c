@@ -15,11 +15,11 @@
 #define AG_ENV_SCAN_MAX (64u * 1024)
 
 /* Whole name parts (split on '_', '-', '.'), compared case-insensitively.
- * PASS and PASSPHRASE are beyond the brief's list: DB_PASS and SMTP_PASS
+ * PASS and PASSPHRASE are there because DB_PASS and SMTP_PASS
  * are as common as DB_PASSWORD. */
 static const char *const ag_env_words[] = {
-    "PASSWORD", "PASSWORDS",   "PASSWD", "PASS",       "PASSPHRASE", "PWD",       "SECRET",
-    "SECRETS",  "TOKEN",       "TOKENS", "APIKEY",     "CREDENTIAL", "CREDENTIALS", "AUTH",
+    "PASSWORD", "PASSWORDS", "PASSWD", "PASS",   "PASSPHRASE", "PWD",         "SECRET",
+    "SECRETS",  "TOKEN",     "TOKENS", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH",
 };
 
 /* Two consecutive parts: API_KEY, ACCESS_KEY, PRIVATE_KEY. */

@@ -87,8 +87,8 @@ int ag_rt_json_parse(const char *text, size_t len, const char *what, cJSON **out
             snprintf(err, errlen, "%s: invalid JSON at line %zu, column %zu", what, line, col);
         return CM_EPARSE;
     }
-    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' ||
-                         text[off] == '\r'))
+    while (off < len &&
+           (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r'))
         off++;
     if (off < len) {
         ag_rt_json_position(text, off, &line, &col);
@@ -199,10 +199,14 @@ static size_t ag_rt_json_utf8_seq(const unsigned char *p, size_t avail)
     size_t need;
     unsigned char lo = 0x80, hi = 0xBF;
     if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b >= 0xE0 && b <= 0xEF) need = 2;
-    else if (b >= 0xF0 && b <= 0xF4) need = 3;
-    else return 0;
+    if (b >= 0xC2 && b <= 0xDF)
+        need = 1;
+    else if (b >= 0xE0 && b <= 0xEF)
+        need = 2;
+    else if (b >= 0xF0 && b <= 0xF4)
+        need = 3;
+    else
+        return 0;
     if (b == 0xE0) lo = 0xA0;
     if (b == 0xED) hi = 0x9F;
     if (b == 0xF0) lo = 0x90;
@@ -263,8 +267,7 @@ void ag_rt_json_set(char **dst, const char *s)
 /* Appends "text" to b when the whole of it fits; false when it does not. */
 static bool ag_rt_json_take(struct cm_buf *b, char *text, size_t reserve)
 {
-    bool ok = text && strlen(text) + reserve <= b->max - b->len &&
-              cm_buf_append_str(b, text) == 0;
+    bool ok = text && strlen(text) + reserve <= b->max - b->len && cm_buf_append_str(b, text) == 0;
     free(text);
     return ok;
 }
@@ -422,8 +425,8 @@ int ag_rt_json_parse_bool(const char *s, bool *out)
 
 const char *ag_rt_json_propagation(const char *opt)
 {
-    static const char *const modes[] = {"rshared", "shared",      "rslave",     "slave",
-                                        "rprivate", "private",    "runbindable", "unbindable"};
+    static const char *const modes[] = {"rshared",  "shared",  "rslave",      "slave",
+                                        "rprivate", "private", "runbindable", "unbindable"};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
         if (strcmp(opt, modes[i]) == 0) return modes[i];
     return NULL;
@@ -443,8 +446,7 @@ const char *ag_rt_json_seccomp_kind(const cJSON *profile)
     const cJSON *calls = ag_rt_json_item(profile, "syscalls");
     for (const cJSON *it = cJSON_IsArray(calls) ? calls->child : NULL; it; it = it->next) {
         const cJSON *act = ag_rt_json_item(it, "action");
-        if (!cJSON_IsString(act) || !ag_rt_json_action_allows(act->valuestring))
-            return "denylist";
+        if (!cJSON_IsString(act) || !ag_rt_json_action_allows(act->valuestring)) return "denylist";
     }
     return "unconfined";
 }

@@ -119,8 +119,11 @@ static void ag_rt_oci_namespaces(struct ag_rt_json *x, const cJSON *linux_,
     static const struct {
         const char *type;
         uint32_t bit;
-    } kinds[] = {{"network", CM_NS_NET}, {"pid", CM_NS_PID}, {"ipc", CM_NS_IPC},
-                 {"uts", CM_NS_UTS},     {"cgroup", CM_NS_CGROUP}};
+    } kinds[] = {{"network", CM_NS_NET},
+                 {"pid", CM_NS_PID},
+                 {"ipc", CM_NS_IPC},
+                 {"uts", CM_NS_UTS},
+                 {"cgroup", CM_NS_CGROUP}};
     const cJSON *nss = ag_rt_json_arr(x, linux_, "namespaces");
     uint32_t own = 0;
     for (const cJSON *ns = nss ? nss->child : NULL; ns; ns = ns->next) {

@@ -71,8 +71,8 @@ static void fuzz_docker(const char *in, size_t n, bool split)
     const char *nul = split ? memchr(in, '\0', n) : NULL;
     size_t cn = nul ? (size_t)(nul - in) : n;
     memset(&c, 0, sizeof c);
-    int rc = ag_rt_docker_parse(in, cn, nul ? nul + 1 : NULL, nul ? n - cn - 1 : 0, &c, err,
-                                sizeof err);
+    int rc =
+        ag_rt_docker_parse(in, cn, nul ? nul + 1 : NULL, nul ? n - cn - 1 : 0, &c, err, sizeof err);
     fuzz_check_container(&c, rc, err);
     cm_container_inv_free(&c);
 }
@@ -137,12 +137,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!in) return 0;
     memcpy(in, data + 1, n);
     switch (data[0] % 6) {
-    case 0: fuzz_docker(in, n, false); break;
-    case 1: fuzz_docker(in, n, true); break;
-    case 2: fuzz_oci(in, n); break;
-    case 3: fuzz_daemon(in, n, false); break;
-    case 4: fuzz_daemon(in, n, true); break;
-    default: fuzz_env(in, n); break;
+    case 0:
+        fuzz_docker(in, n, false);
+        break;
+    case 1:
+        fuzz_docker(in, n, true);
+        break;
+    case 2:
+        fuzz_oci(in, n);
+        break;
+    case 3:
+        fuzz_daemon(in, n, false);
+        break;
+    case 4:
+        fuzz_daemon(in, n, true);
+        break;
+    default:
+        fuzz_env(in, n);
+        break;
     }
     free(in);
     return 0;

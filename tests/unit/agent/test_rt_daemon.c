@@ -45,27 +45,27 @@ Test(rt_daemon, corpus_full_linux_example)
 {
     char err[256];
     struct cm_host_inv h;
-    cr_assert_eq(parse_file("container-config/daemon/daemon.full-linux-example.json", true, &h,
-                            err),
-                 0, "%s", err);
+    cr_assert_eq(
+        parse_file("container-config/daemon/daemon.full-linux-example.json", true, &h, err), 0,
+        "%s", err);
     cr_expect_null(h.daemon_config_error);
-    cr_expect_str_eq(setting(&h, "icc"), "false");                    /* 2.2 pass */
-    cr_expect_str_eq(setting(&h, "live-restore"), "true");            /* 2.15 pass */
-    cr_expect_str_eq(setting(&h, "userns-remap"), "\"\"");            /* 2.9 warn */
-    cr_expect_str_eq(setting(&h, "no-new-privileges"), "false");      /* 2.14 warn */
-    cr_expect_str_eq(setting(&h, "iptables"), "false");               /* 2.4 warn */
-    cr_expect_str_eq(setting(&h, "authorization-plugins"), "[]");     /* 2.12 warn */
-    cr_expect_str_eq(setting(&h, "log-driver"), "\"json-file\"");     /* 2.13 warn */
-    cr_expect_str_eq(setting(&h, "userland-proxy"), "false");         /* 2.16 pass */
-    cr_expect_str_eq(setting(&h, "hosts"), "[]");                     /* 2.7 info */
-    cr_expect_str_eq(setting(&h, "insecure-registries"), "[]");       /* 2.5 pass */
+    cr_expect_str_eq(setting(&h, "icc"), "false");                /* 2.2 pass */
+    cr_expect_str_eq(setting(&h, "live-restore"), "true");        /* 2.15 pass */
+    cr_expect_str_eq(setting(&h, "userns-remap"), "\"\"");        /* 2.9 warn */
+    cr_expect_str_eq(setting(&h, "no-new-privileges"), "false");  /* 2.14 warn */
+    cr_expect_str_eq(setting(&h, "iptables"), "false");           /* 2.4 warn */
+    cr_expect_str_eq(setting(&h, "authorization-plugins"), "[]"); /* 2.12 warn */
+    cr_expect_str_eq(setting(&h, "log-driver"), "\"json-file\""); /* 2.13 warn */
+    cr_expect_str_eq(setting(&h, "userland-proxy"), "false");     /* 2.16 pass */
+    cr_expect_str_eq(setting(&h, "hosts"), "[]");                 /* 2.7 info */
+    cr_expect_str_eq(setting(&h, "insecure-registries"), "[]");   /* 2.5 pass */
     cr_expect_str_eq(setting(&h, "tlsverify"), "true");
     cr_expect_str_eq(setting(&h, "log-level"), "\"\"");
     cr_expect_str_eq(setting(&h, "max-concurrent-downloads"), "3");
     /* Every top-level key is kept, each value valid JSON. */
     size_t n;
-    char *text = tu_read_file(tu_corpus_path("container-config/daemon/daemon.full-linux-example.json"),
-                              &n);
+    char *text =
+        tu_read_file(tu_corpus_path("container-config/daemon/daemon.full-linux-example.json"), &n);
     cJSON *doc = cJSON_Parse(text);
     cr_expect_eq(h.n_daemon_settings, (size_t)cJSON_GetArraySize(doc));
     for (size_t i = 0; i < h.n_daemon_settings; i++) {
@@ -118,9 +118,11 @@ Test(rt_daemon, fixture_tcp_duplicates_bom_empty)
     char err[256];
     struct cm_host_inv h;
     cr_assert_eq(parse_file("runtimes/daemon/tcp-no-tls.json", false, &h, err), 0, "%s", err);
-    cr_expect_str_eq(setting(&h, "hosts"), "[\"tcp://0.0.0.0:2375\",\"unix:///var/run/docker.sock\"]");
+    cr_expect_str_eq(setting(&h, "hosts"),
+                     "[\"tcp://0.0.0.0:2375\",\"unix:///var/run/docker.sock\"]");
     cr_expect_str_eq(setting(&h, "icc"), "false", "the last duplicate wins, as in Go");
-    cr_expect_str_eq(setting(&h, "insecure-registries"), "[\"registry.local:5000\",\"10.0.0.0/8\"]");
+    cr_expect_str_eq(setting(&h, "insecure-registries"),
+                     "[\"registry.local:5000\",\"10.0.0.0/8\"]");
     cr_expect_null(setting(&h, "tlsverify"));
     cr_expect_eq(h.n_daemon_settings, 5u);
     cm_host_inv_free(&h);
@@ -208,18 +210,42 @@ Test(rt_daemon, too_many_keys)
 
 Test(rt_daemon, dockerd_flags_each_syntax)
 {
-    char *argv[] = {"--data-root", "/var/lib/docker", "-H", "fd://", "--host=tcp://0.0.0.0:2375",
-                    "-Hunix:///run/a.sock", "-H=unix:///run/b.sock", "--icc=false", "--tlsverify",
-                    "--tls=false", "--live-restore", "--no-new-privileges=true",
-                    "--insecure-registry", "r1:5000", "--insecure-registry=r2:5000",
-                    "--authorization-plugin=authz", "--log-driver", "journald", "-l", "debug",
-                    "--iptables=false", "--userland-proxy=false", "--seccomp-profile",
-                    "/etc/docker/seccomp.json", "--userns-remap=default", "--config-file",
-                    "/etc/docker/daemon.json", "--cgroup-parent", "/docker-parent", NULL, "--debug"};
+    char *argv[] = {"--data-root",
+                    "/var/lib/docker",
+                    "-H",
+                    "fd://",
+                    "--host=tcp://0.0.0.0:2375",
+                    "-Hunix:///run/a.sock",
+                    "-H=unix:///run/b.sock",
+                    "--icc=false",
+                    "--tlsverify",
+                    "--tls=false",
+                    "--live-restore",
+                    "--no-new-privileges=true",
+                    "--insecure-registry",
+                    "r1:5000",
+                    "--insecure-registry=r2:5000",
+                    "--authorization-plugin=authz",
+                    "--log-driver",
+                    "journald",
+                    "-l",
+                    "debug",
+                    "--iptables=false",
+                    "--userland-proxy=false",
+                    "--seccomp-profile",
+                    "/etc/docker/seccomp.json",
+                    "--userns-remap=default",
+                    "--config-file",
+                    "/etc/docker/daemon.json",
+                    "--cgroup-parent",
+                    "/docker-parent",
+                    NULL,
+                    "--debug"};
     struct cm_host_inv h = {0};
     cr_assert_eq(ag_rt_dockerd_flags(argv, sizeof argv / sizeof argv[0], &h), 0);
-    cr_expect_str_eq(setting(&h, "hosts"),
-                     "[\"fd://\",\"tcp://0.0.0.0:2375\",\"unix:///run/a.sock\",\"unix:///run/b.sock\"]");
+    cr_expect_str_eq(
+        setting(&h, "hosts"),
+        "[\"fd://\",\"tcp://0.0.0.0:2375\",\"unix:///run/a.sock\",\"unix:///run/b.sock\"]");
     cr_expect_str_eq(setting(&h, "icc"), "false");
     cr_expect_str_eq(setting(&h, "tlsverify"), "true");
     cr_expect_str_eq(setting(&h, "tls"), "false");
@@ -279,8 +305,9 @@ Test(rt_daemon, big_objects_keep_their_leading_members)
     char *text = malloc(cap);
     size_t n = (size_t)snprintf(text, cap, "{\"runtimes\":{");
     for (int i = 0; i < 200; i++)
-        n += (size_t)snprintf(text + n, cap - n, "%s\"rt-%d\":{\"path\":\"/usr/local/bin/runtime-%d\"}",
-                              i ? "," : "", i, i);
+        n += (size_t)snprintf(text + n, cap - n,
+                              "%s\"rt-%d\":{\"path\":\"/usr/local/bin/runtime-%d\"}", i ? "," : "",
+                              i, i);
     snprintf(text + n, cap - n, "}}");
     char err[256];
     struct cm_host_inv h;

@@ -208,7 +208,8 @@ Test(rt_docker, corpus_create_request)
     size_t n;
     char err[256];
     struct cm_container_inv c = {0};
-    char *text = read_corpus("container-config/docker/create-request.container_config_1_24.json", &n);
+    char *text =
+        read_corpus("container-config/docker/create-request.container_config_1_24.json", &n);
     cr_assert_eq(ag_rt_docker_parse(text, n, NULL, 0, &c, err, sizeof err), 0, "%s", err);
     cr_expect_str_eq(c.id, "", "a create request has no id");
     cr_expect_null(c.name);
@@ -453,10 +454,14 @@ Test(rt_docker, fixture_host_namespaces)
     static const struct {
         const char *name, *reason;
     } want[] = {
-        {"GITHUB_DEPLOY", "value:github-token"},   {"DATABASE_URL", "value:url-credentials"},
-        {"NOTIFY_HOOK", "value:slack-token"},      {"SESSION", "value:jwt"},
-        {"CLOUD_KEY_ID", "value:aws-access-key-id"}, {"MYSQL_ROOT_PASSWORD", NULL},
-        {"NGINX_VERSION", NULL},                   {"PATH", NULL},
+        {"GITHUB_DEPLOY", "value:github-token"},
+        {"DATABASE_URL", "value:url-credentials"},
+        {"NOTIFY_HOOK", "value:slack-token"},
+        {"SESSION", "value:jwt"},
+        {"CLOUD_KEY_ID", "value:aws-access-key-id"},
+        {"MYSQL_ROOT_PASSWORD", NULL},
+        {"NGINX_VERSION", NULL},
+        {"PATH", NULL},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const struct cm_env *e = find_env(&c, want[i].name);
@@ -594,7 +599,8 @@ Test(rt_docker, seccomp_forms)
         {"{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\"]}",
          "unconfined"},
         {"{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\","
-         "\\\"syscalls\\\":[{\\\"names\\\":[\\\"ptrace\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\"}]}"
+         "\\\"syscalls\\\":[{\\\"names\\\":[\\\"ptrace\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\"}]"
+         "}"
          "\"]}",
          "denylist"},
         {"{\"SecurityOpt\":[\"seccomp={broken\"]}", "custom"},
@@ -632,13 +638,14 @@ Test(rt_docker, binds_and_mounts_of_a_create_request)
 {
     char err[256];
     struct cm_container_inv c;
-    cr_expect_eq(parse_text("{\"Image\":\"x\",\"HostConfig\":{\"Binds\":[\"data:/data:ro,rshared\","
-                            "\"/var/run/docker.sock:/var/run/docker.sock:rw\"],"
-                            "\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/h/etc\","
-                            "\"ReadOnly\":true,\"BindOptions\":{\"Propagation\":\"slave\"}},"
-                            "{\"Type\":\"tmpfs\",\"Target\":\"\"}]}}",
-                            NULL, &c, err),
-                 0, "%s", err);
+    cr_expect_eq(
+        parse_text("{\"Image\":\"x\",\"HostConfig\":{\"Binds\":[\"data:/data:ro,rshared\","
+                   "\"/var/run/docker.sock:/var/run/docker.sock:rw\"],"
+                   "\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/etc\",\"Target\":\"/h/etc\","
+                   "\"ReadOnly\":true,\"BindOptions\":{\"Propagation\":\"slave\"}},"
+                   "{\"Type\":\"tmpfs\",\"Target\":\"\"}]}}",
+                   NULL, &c, err),
+        0, "%s", err);
     cr_assert_eq(c.n_mounts, 3u);
     const struct cm_mount *v = find_mount(&c, "/data");
     cr_assert_not_null(v);
@@ -688,8 +695,8 @@ Test(rt_docker, unresolved_binding_gives_way_to_the_resolved_one)
                  CM_EPARSE);
     cr_expect(strstr(err, "port/protocol") != NULL, "%s", err);
     cm_container_inv_free(&c);
-    cr_expect_eq(parse_text("{\"Config\":{}}", "{\"PortBindings\":{\"1/tcp\":[{\"HostPort\":\"x\"}]}}",
-                            &c, err),
+    cr_expect_eq(parse_text("{\"Config\":{}}",
+                            "{\"PortBindings\":{\"1/tcp\":[{\"HostPort\":\"x\"}]}}", &c, err),
                  CM_EPARSE);
     cm_container_inv_free(&c);
 }

@@ -23,8 +23,7 @@ static void check(const struct env_case *cases, size_t n)
         bool got = ag_env_classify(cases[i].name, cases[i].value, reason, sizeof reason);
         cr_expect_eq(got, cases[i].reason != NULL, "%s=%s", cases[i].name,
                      cases[i].value ? cases[i].value : "(none)");
-        if (cases[i].reason && got)
-            cr_expect_str_eq(reason, cases[i].reason, "%s", cases[i].name);
+        if (cases[i].reason && got) cr_expect_str_eq(reason, cases[i].reason, "%s", cases[i].name);
         if (!got) cr_expect_str_eq(reason, "", "%s: reason cleared", cases[i].name);
         if (got && cases[i].value && strlen(cases[i].value) >= 4)
             cr_expect_null(strstr(reason, cases[i].value), "the value leaked into the reason");
@@ -72,7 +71,7 @@ Test(rt_env, names)
 Test(rt_env, empty_and_missing_values)
 {
     static const struct env_case cases[] = {
-        {"MYSQL_ROOT_PASSWORD", "", NULL},  /* empty: nothing to leak */
+        {"MYSQL_ROOT_PASSWORD", "", NULL},              /* empty: nothing to leak */
         {"MYSQL_ROOT_PASSWORD", NULL, "name:PASSWORD"}, /* bare NAME: value unknown */
         {"PATH", NULL, NULL},
         {NULL, "AKIAIOSFODNN7EXAMPLE", "value:aws-access-key-id"},
@@ -92,10 +91,10 @@ Test(rt_env, aws_keys)
         {"K", "AKIAIOSFODNN7EXAMPLE", "value:aws-access-key-id"},
         {"K", "ASIAIOSFODNN7EXAMPLE", "value:aws-access-key-id"},
         {"K", "id=AKIAIOSFODNN7EXAMPLE;secret=x", "value:aws-access-key-id"},
-        {"K", "xAKIAIOSFODNN7EXAMPLE", NULL},   /* inside a word */
-        {"K", "AKIAIOSFODNN7EXAMPL", NULL},     /* 15 after the prefix */
-        {"K", "AKIAIOSFODNN7EXAMPLEX", NULL},   /* 17 */
-        {"K", "AKIAiosfodnn7example", NULL},    /* lower case */
+        {"K", "xAKIAIOSFODNN7EXAMPLE", NULL}, /* inside a word */
+        {"K", "AKIAIOSFODNN7EXAMPL", NULL},   /* 15 after the prefix */
+        {"K", "AKIAIOSFODNN7EXAMPLEX", NULL}, /* 17 */
+        {"K", "AKIAiosfodnn7example", NULL},  /* lower case */
     };
     check(cases, sizeof cases / sizeof cases[0]);
 }
@@ -155,8 +154,8 @@ Test(rt_env, url_credentials)
 
 Test(rt_env, adversarial_values_stay_cheap)
 {
-    static const char *const units[] = {"github_pat_", "eyJ.", "eyJa.eyJ", "://a:", "AKIA",
-                                        "-----BEGIN ", "xoxb-"};
+    static const char *const units[] = {
+        "github_pat_", "eyJ.", "eyJa.eyJ", "://a:", "AKIA", "-----BEGIN ", "xoxb-"};
     size_t n = 4 * 1024 * 1024;
     char *v = malloc(n + 1);
     clock_t start = clock();

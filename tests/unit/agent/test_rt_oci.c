@@ -64,9 +64,9 @@ Test(rt_oci, corpus_runc_default)
 {
     char err[256];
     struct cm_container_inv c;
-    cr_assert_eq(parse_file("container-config/oci/runc-1.1.5-spec-default.config.json", true, &c,
-                            err),
-                 0, "%s", err);
+    cr_assert_eq(
+        parse_file("container-config/oci/runc-1.1.5-spec-default.config.json", true, &c, err), 0,
+        "%s", err);
     cr_expect(c.readonly_rootfs);
     cr_expect(c.known & CM_INV_K_ROOTFS);
     cr_expect(c.no_new_privileges);
@@ -99,9 +99,9 @@ Test(rt_oci, corpus_runc_rootless)
 {
     char err[256];
     struct cm_container_inv c;
-    cr_assert_eq(parse_file("container-config/oci/runc-1.1.5-spec-rootless.config.json", true, &c,
-                            err),
-                 0, "%s", err);
+    cr_assert_eq(
+        parse_file("container-config/oci/runc-1.1.5-spec-rootless.config.json", true, &c, err), 0,
+        "%s", err);
     cr_expect_eq(c.host_namespaces, (uint32_t)(CM_NS_NET | CM_NS_CGROUP),
                  "no network namespace: the host's; the user namespace is never reported");
     cr_expect_str_eq(find_mount(&c, "/sys")->source, "/sys");
@@ -114,8 +114,7 @@ Test(rt_oci, corpus_spec_example)
 {
     char err[256];
     struct cm_container_inv c;
-    cr_assert_eq(parse_file("container-config/oci/runtime-spec-example.config.json", true, &c,
-                            err),
+    cr_assert_eq(parse_file("container-config/oci/runtime-spec-example.config.json", true, &c, err),
                  0, "%s", err);
     cr_expect_str_eq(c.user, "1:1");
     cr_expect_str_eq(c.apparmor_profile, "acme_secure_profile");
@@ -141,8 +140,7 @@ Test(rt_oci, corpus_minimal_is_valid)
 {
     char err[256];
     struct cm_container_inv c;
-    cr_assert_eq(parse_file("container-config/oci/runtime-spec-minimal.config.json", true, &c,
-                            err),
+    cr_assert_eq(parse_file("container-config/oci/runtime-spec-minimal.config.json", true, &c, err),
                  0, "%s", err);
     cr_expect_eq(c.known, (uint32_t)(CM_INV_K_ROOTFS | CM_INV_K_MOUNTS),
                  "no process, no linux: the rest unknown");
@@ -275,13 +273,46 @@ Test(rt_oci, fixture_runc_host_namespaces)
 /* A config whose bounding set holds the first n of a capability list. */
 static char *caps_config(size_t n, bool seccomp)
 {
-    static const char *const caps[] = {
-        "CAP_SYS_ADMIN", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-        "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-        "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
-        "SYS_PTRACE", "SYS_PACCT", "SYS_BOOT", "SYS_NICE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-        "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-        "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"};
+    static const char *const caps[] = {"CAP_SYS_ADMIN",
+                                       "CHOWN",
+                                       "DAC_OVERRIDE",
+                                       "DAC_READ_SEARCH",
+                                       "FOWNER",
+                                       "FSETID",
+                                       "KILL",
+                                       "SETGID",
+                                       "SETUID",
+                                       "SETPCAP",
+                                       "LINUX_IMMUTABLE",
+                                       "NET_BIND_SERVICE",
+                                       "NET_BROADCAST",
+                                       "NET_ADMIN",
+                                       "NET_RAW",
+                                       "IPC_LOCK",
+                                       "IPC_OWNER",
+                                       "SYS_MODULE",
+                                       "SYS_RAWIO",
+                                       "SYS_CHROOT",
+                                       "SYS_PTRACE",
+                                       "SYS_PACCT",
+                                       "SYS_BOOT",
+                                       "SYS_NICE",
+                                       "SYS_TIME",
+                                       "SYS_TTY_CONFIG",
+                                       "MKNOD",
+                                       "LEASE",
+                                       "AUDIT_WRITE",
+                                       "AUDIT_CONTROL",
+                                       "SETFCAP",
+                                       "MAC_OVERRIDE",
+                                       "MAC_ADMIN",
+                                       "SYSLOG",
+                                       "WAKE_ALARM",
+                                       "BLOCK_SUSPEND",
+                                       "AUDIT_READ",
+                                       "PERFMON",
+                                       "BPF",
+                                       "CHECKPOINT_RESTORE"};
     cJSON *doc = cJSON_CreateObject();
     cJSON *proc = cJSON_AddObjectToObject(doc, "process");
     cJSON *cs = cJSON_AddObjectToObject(proc, "capabilities");
@@ -333,8 +364,7 @@ Test(rt_oci, users)
     }
     char err[256];
     struct cm_container_inv c;
-    cr_expect_eq(parse_text("{\"process\":{\"user\":{\"uid\":-1,\"gid\":0}}}", &c, err),
-                 CM_EPARSE);
+    cr_expect_eq(parse_text("{\"process\":{\"user\":{\"uid\":-1,\"gid\":0}}}", &c, err), CM_EPARSE);
     cr_expect_null(c.user);
     cm_container_inv_free(&c);
     cr_expect_eq(parse_text("{\"process\":{\"user\":{\"uid\":1.5}}}", &c, err), CM_EPARSE);
