@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -434,14 +435,22 @@ static struct ag_inv_found *inv_add(struct ag_inv_disc *d, const char *key, enum
     return f;
 }
 
-/* Mixes the identity of <rel>/<file> of each name into f->sig. */
-static void inv_sig_files(struct ag_inv_found *f, int dirfd, const char *const *files)
+/* Mixes the identity of <rel>/<file> of each name into f->sig. Returns
+ * false when the first file (the container's own state file) is not there
+ * at all: a directory the runtime is still creating or already removing is
+ * not a container to report (a symlink or an unreadable file is). */
+static bool inv_sig_files(struct ag_inv_found *f, int dirfd, const char *const *files)
 {
     char p[AG_INV_REL_MAX + 64];
-    for (; *files; files++) {
-        snprintf(p, sizeof p, "%s/%s", f->rel, *files);
+    struct stat st;
+    bool there = true;
+    for (const char *const *file = files; *file; file++) {
+        snprintf(p, sizeof p, "%s/%s", f->rel, *file);
+        if (file == files)
+            there = fstatat(dirfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
         ag_inv_sig_add(&f->sig, dirfd, p);
     }
+    return there;
 }
 
 static void inv_list_flat(struct ag_inv_disc *d, enum ag_inv_root root, enum ag_inv_src src,
@@ -457,7 +466,7 @@ static void inv_list_flat(struct ag_inv_disc *d, enum ag_inv_root root, enum ag_
         struct ag_inv_found *f = inv_add(d, name, src, root, rel);
         if (!f) break;
         f->sig = sig0;
-        inv_sig_files(f, rfd, files);
+        if (!inv_sig_files(f, rfd, files)) d->n--; /* take it back */
     }
     if (dir) closedir(dir);
 }
@@ -594,7 +603,10 @@ static void inv_load_docker(struct ag_inv_disc *d, const struct ag_inv_found *f,
         goto out;
     }
     if (ag_rt_docker_parse(cfg, cl, host, hl, out, err, sizeof err) < 0) {
-        inv_fail(out, f->key, CM_RT_DOCKER, "config.v2.json", err[0] ? err : "cannot be parsed");
+        /* the parser's reason names the document: "config: ..." or "hostconfig: ..." */
+        const char *file =
+            strncasecmp(err, "hostconfig", 10) == 0 ? "hostconfig.json" : "config.v2.json";
+        inv_fail(out, f->key, CM_RT_DOCKER, file, err[0] ? err : "cannot be parsed");
         goto out;
     }
     snprintf(out->id, sizeof out->id, "%s", f->key); /* the directory names the container */

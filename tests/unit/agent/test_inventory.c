@@ -40,6 +40,7 @@
 #define M "badc0f1ebadc0f1ebadc0f1ebadc0f1ebadc0f1ebadc0f1ebadc0f1ebadc0f1e"
 #define T "7a11c07a11c07a11c07a11c07a11c07a11c07a11c07a11c07a11c07a11c07a11"
 #define S "5111c5111c5111c5111c5111c5111c5111c5111c5111c5111c5111c5111c5111"
+#define NEW "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e"
 #define PATTERNS "containerd=^/demo/([a-z-]+)$", "^/runc-demo/([a-z0-9-]+)$"
 
 TestSuite(inventory, .timeout = 120);
@@ -523,6 +524,40 @@ Test(inventory, later_passes_send_changes_and_gone_ids)
     /* gone once is gone: not repeated */
     cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
     cr_expect_eq(c.calls, 0);
+    host_close(&h);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* A directory without its state file is a container being created or
+ * removed: not reported. A broken hostconfig.json is named as such. */
+Test(inventory, half_made_containers_and_broken_hostconfig)
+{
+    char *dir = copy_fixture();
+    cr_assert_eq(tu_write_file(dir, "var/lib/docker/containers/" NEW "/hostconfig.json", "{}"), 0);
+    cr_assert_eq(
+        tu_write_file(dir, "run/containerd/io.containerd.runtime.v2.task/demo/half/init.pid", "1"),
+        0);
+    struct host h;
+    struct cap c = {0};
+    host_open(&h, dir, 600000);
+    cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
+    cr_expect_eq(cap_containers(&c), 9);
+    cr_expect_null(cap_find(&c, NEW));
+    cr_expect_null(cap_find(&c, "half"));
+    cap_clear(&c);
+    char *cfg = tu_read_file(
+        tu_fixture_path("hostroot-inv/var/lib/docker/containers/" A "/config.v2.json"), NULL);
+    cr_assert_eq(tu_write_file(dir, "var/lib/docker/containers/" NEW "/config.v2.json", cfg), 0);
+    cr_assert_eq(tu_write_file(dir, "var/lib/docker/containers/" NEW "/hostconfig.json", "{\"Pri"),
+                 0);
+    free(cfg);
+    cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
+    const struct cm_container_inv *x = cap_find(&c, NEW);
+    cr_assert_not_null(x, "once its config is written, it is reported");
+    cr_assert_not_null(x->error);
+    cr_expect_eq(strncmp(x->error, "hostconfig.json: ", 17), 0, "%s", x->error);
+    cap_clear(&c);
     host_close(&h);
     tu_rm_rf(dir);
     free(dir);
