@@ -160,6 +160,40 @@ Test(agent_config, bad_values_name_the_key)
     expect_bad(a13, "spool_segment_bytes");
 }
 
+Test(agent_config, inventory_keys)
+{
+    struct ag_config cfg;
+    char err[CM_CONFIG_ERRLEN] = "";
+    const char *d[] = {"x", NULL};
+    cr_assert_eq(load(&cfg, err, d), 0, "%s", err);
+    cr_expect_str_eq(cfg.docker_root, "/var/lib/docker");
+    cr_expect_str_eq(cfg.docker_exec_root, "/run/docker");
+    cr_expect_str_eq(cfg.containerd_state, "/run/containerd");
+    cr_expect_str_eq(cfg.podman_root, "/var/lib/containers/storage");
+    cr_expect_str_eq(cfg.runc_root, "/run/runc");
+    cr_expect_str_eq(cfg.docker_daemon_config, "/etc/docker/daemon.json");
+    cr_assert_eq(cfg.runtime_sockets.n, 4);
+    cr_expect_str_eq(cfg.runtime_sockets.items[0], "/var/run/docker.sock");
+    cr_expect_str_eq(cfg.runtime_sockets.items[3], "/run/crio/crio.sock");
+    cr_expect_eq(cfg.inventory_interval_ms, 10000);
+    cr_expect_eq(cfg.inventory_full_interval_ms, 600000);
+    ag_config_free(&cfg);
+    const char *off[] = {"x",       "--inventory-interval-ms", "0",           "--runtime-sockets",
+                         "/a.sock", "--docker-root",           "/srv/docker", NULL};
+    cr_assert_eq(load(&cfg, err, off), 0, "%s", err);
+    cr_expect_eq(cfg.inventory_interval_ms, 0, "0 turns the inventory off");
+    cr_assert_eq(cfg.runtime_sockets.n, 1);
+    cr_expect_str_eq(cfg.docker_root, "/srv/docker");
+    ag_config_free(&cfg);
+    const char *b1[] = {"x", "--inventory-interval-ms", "50ms", NULL};
+    expect_bad(b1, "inventory_interval_ms");
+    const char *b2[] = {"x", "--inventory-interval-ms", "1m", "--inventory-full-interval-ms", "30s",
+                        NULL};
+    expect_bad(b2, "inventory_full_interval_ms");
+    const char *b3[] = {"x", "--inventory-full-interval-ms", "2d", NULL};
+    expect_bad(b3, "inventory_full_interval_ms");
+}
+
 Test(agent_config, file_errors_name_the_key)
 {
     char path[4096];
