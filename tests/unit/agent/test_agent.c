@@ -113,6 +113,14 @@ Test(agent, once_print_needs_no_collector_or_keys)
         cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(metrics, 0), "samples"), 0);
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(s, "container_id")));
     cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(s, "cpu_usage_ns")));
+    /* the first inventory pass, right after the sweep: one complete batch */
+    const cJSON *inv = cJSON_GetObjectItem(doc, "inventory");
+    cr_assert_eq(cJSON_GetArraySize(inv), 1);
+    const cJSON *batch = cJSON_GetArrayItem(inv, 0);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(batch, "complete")));
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(batch, "containers")), total,
+                 "every container of the sweep is in the inventory");
+    cr_expect(cJSON_IsObject(cJSON_GetObjectItem(batch, "host")));
     cJSON_Delete(doc);
 
     /* split into one envelope per sample, nothing lost */

@@ -143,3 +143,54 @@ Test(print, heartbeat_and_write)
     cr_assert_eq(cJSON_GetObjectItem(hb, "unacked")->valuedouble, 2);
     cJSON_Delete(j);
 }
+
+Test(print, inventory_envelope)
+{
+    struct cm_container_inv c[2];
+    memset(c, 0, sizeof c);
+    snprintf(c[0].id, sizeof c[0].id, "abc123");
+    c[0].runtime = CM_RT_DOCKER;
+    c[0].state = CM_INV_STATE_RUNNING;
+    c[0].name = "web";
+    snprintf(c[1].id, sizeof c[1].id, "gone1");
+    c[1].state = CM_INV_STATE_GONE;
+    char *ids[] = {c[0].id};
+    struct cm_socket_info sock = {.path = "/var/run/docker.sock", .exists = true, .mode = 0660};
+    struct cm_host_inv host = {
+        .docker_present = true, .runtime_sockets = &sock, .n_runtime_sockets = 1};
+    struct cm_envelope env = {.version = 1, .seq = 9, .sent_ns = T0, .kind = CM_BODY_INVENTORY};
+    env.body.inventory = (struct cm_inventory_batch){.collected_ns = T0,
+                                                     .containers = c,
+                                                     .n = 2,
+                                                     .host = &host,
+                                                     .complete = true,
+                                                     .present_ids = ids,
+                                                     .n_present = 1};
+    cJSON *o = roundtrip(ag_print_envelope(&env));
+    const cJSON *inv = cJSON_GetObjectItemCaseSensitive(o, "inventory");
+    cr_assert(cJSON_IsObject(inv));
+    cr_expect_str_eq(str(inv, "collected_at"), "2026-11-23T13:00:00.000000Z");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(inv, "complete")));
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(inv, "containers");
+    cr_assert_eq(cJSON_GetArraySize(cs), 2);
+    cr_expect_str_eq(str(cJSON_GetArrayItem(cs, 0), "name"), "web");
+    cr_expect_str_eq(str(cJSON_GetArrayItem(cs, 1), "state"), "gone");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(inv, "host");
+    cr_assert(cJSON_IsObject(h));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "docker_present")));
+    const cJSON *present = cJSON_GetObjectItemCaseSensitive(inv, "present_ids");
+    cr_assert_eq(cJSON_GetArraySize(present), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(present, 0)->valuestring, "abc123");
+    cJSON_Delete(o);
+
+    /* a batch of changes only: no host, no present_ids */
+    env.body.inventory.host = NULL;
+    env.body.inventory.complete = false;
+    env.body.inventory.n_present = 0;
+    o = roundtrip(ag_print_envelope(&env));
+    inv = cJSON_GetObjectItemCaseSensitive(o, "inventory");
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(inv, "host"));
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(inv, "present_ids"));
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(inv, "complete")));
+    cJSON_Delete(o);
+}
