@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -635,7 +636,12 @@ static void inv_listen_all(struct ag_inv_proc *p, int procfd)
 {
     struct inv_diag_job job = {procfd, p->ns, p->nns};
     pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    /* signals stay with the loop thread (the helper inherits this mask) */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     if (p->nns && pthread_create(&t, NULL, inv_diag_main, &job) == 0) pthread_join(t, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (size_t i = 0; i < p->nns; i++) {
         if (!p->ns[i].ok) inv_read_listen(p, procfd, &p->ns[i]);
         inv_listen_sort(&p->ns[i]);
