@@ -212,53 +212,64 @@ Test(inv_proc, fixture_scan_attributes_pids_and_sockets)
     close(root);
 }
 
+/* A host root whose /proc holds one pid (10) in cgroup /box, a scanner
+ * over it and the container "box". */
+struct one {
+    char *dir;
+    int root;
+    struct ag_inv_proc *p;
+    struct box b;
+    struct cm_container_inv *c;
+};
+
+static void one_open(struct one *o, const char *status, const char *exe)
+{
+    char link[4096];
+    o->dir = tu_mkdtemp();
+    cr_assert_eq(tu_write_file(o->dir, "proc/10/cgroup", "0::/box\n"), 0);
+    cr_assert_eq(tu_write_file(o->dir, "proc/10/status", status), 0);
+    snprintf(link, sizeof link, "%s/proc/10/exe", o->dir);
+    cr_assert_eq(symlink(exe, link), 0);
+    o->root = open_root(o->dir);
+    ag_inv_proc_new(o->root, &o->p);
+    o->b.n = 0;
+    o->c = box_add(&o->b, "box", "/box");
+}
+
+static void one_close(struct one *o)
+{
+    box_free(&o->b);
+    ag_inv_proc_free(o->p);
+    close(o->root);
+    tu_rm_rf(o->dir);
+    free(o->dir);
+}
+
 /* A /proc that cannot be listed: lists from an earlier scan go, nothing stale. */
 Test(inv_proc, unreadable_proc_clears_earlier_lists)
 {
-    char *dir = tu_mkdtemp();
-    cr_assert_eq(tu_write_file(dir, "proc/10/cgroup", "0::/box\n"), 0);
-    cr_assert_eq(tu_write_file(dir, "proc/10/status", "Name:\tsh\nUid:\t0\t0\t0\t0\n"), 0);
-    char link[4096];
-    snprintf(link, sizeof link, "%s/proc/10/exe", dir);
-    cr_assert_eq(symlink("/bin/sh", link), 0);
-    int root = open_root(dir);
-    struct ag_inv_proc *p = NULL;
-    ag_inv_proc_new(root, &p);
-    struct box b = {.n = 0};
-    struct cm_container_inv *c = box_add(&b, "box", "/box");
-    cr_assert_eq(ag_inv_proc_scan(p, b.p, b.n), 0);
-    cr_assert_eq(c->n_processes, 1);
+    struct one o;
+    one_open(&o, "Name:\tsh\nUid:\t0\t0\t0\t0\n", "/bin/sh");
+    cr_assert_eq(ag_inv_proc_scan(o.p, o.b.p, o.b.n), 0);
+    cr_assert_eq(o.c->n_processes, 1);
     char procdir[4096];
-    snprintf(procdir, sizeof procdir, "%s/proc", dir);
+    snprintf(procdir, sizeof procdir, "%s/proc", o.dir);
     cr_assert_eq(tu_rm_rf(procdir), 0);
-    cr_expect_lt(ag_inv_proc_scan(p, b.p, b.n), 0);
-    cr_expect_eq(c->n_processes, 0);
-    cr_expect_not(c->known & CM_INV_K_PROCS);
-    box_free(&b);
-    ag_inv_proc_free(p);
-    close(root);
-    tu_rm_rf(dir);
-    free(dir);
+    cr_expect_lt(ag_inv_proc_scan(o.p, o.b.p, o.b.n), 0);
+    cr_expect_eq(o.c->n_processes, 0);
+    cr_expect_not(o.c->known & CM_INV_K_PROCS);
+    one_close(&o);
 }
 
 /* Names chosen inside a container must not break the encoder. */
 Test(inv_proc, non_utf8_names_are_made_sendable)
 {
-    char *dir = tu_mkdtemp();
-    cr_assert_eq(tu_write_file(dir, "proc/10/cgroup", "0::/box\n"), 0);
-    cr_assert_eq(tu_write_file(dir, "proc/10/status", "Name:\tx\xff\x01y\nUid:\t0\t5\t0\t0\n"), 0);
-    char link[4096];
-    snprintf(link, sizeof link, "%s/proc/10/exe", dir);
-    cr_assert_eq(symlink("/tmp/\xc3("
-                         "evil\x7f",
-                         link),
-                 0);
-    int root = open_root(dir);
-    struct ag_inv_proc *p = NULL;
-    ag_inv_proc_new(root, &p);
-    struct box b = {.n = 0};
-    struct cm_container_inv *c = box_add(&b, "box", "/box");
-    cr_assert_eq(ag_inv_proc_scan(p, b.p, b.n), 0);
+    struct one o;
+    one_open(&o, "Name:\tx\xff\x01y\nUid:\t0\t5\t0\t0\n",
+             "/tmp/\xc3("
+             "evil\x7f");
+    cr_assert_eq(ag_inv_proc_scan(o.p, o.b.p, o.b.n), 0);
+    const struct cm_container_inv *c = o.c;
     cr_assert_eq(c->n_processes, 1);
     cr_expect_str_eq(c->processes[0].exe, "/tmp/?(evil?");
     cr_expect_str_eq(c->processes[0].comm, "x??y");
@@ -267,9 +278,5 @@ Test(inv_proc, non_utf8_names_are_made_sendable)
     size_t len = 0;
     cr_expect_eq(cm_wire_encode_container_inv(c, &enc, &len), 0);
     free(enc);
-    box_free(&b);
-    ag_inv_proc_free(p);
-    close(root);
-    tu_rm_rf(dir);
-    free(dir);
+    one_close(&o);
 }
