@@ -452,7 +452,8 @@ static void detail_mark_full(struct col_detail *d)
     d->full = true;
 }
 
-static void detail_vadd(struct col_detail *d, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void detail_vadd(struct col_detail *d, const char *fmt,
+                                                             va_list ap)
 {
     if (d->full) return;
     int n = vsnprintf(d->s + d->len, d->cap - d->len, fmt, ap);

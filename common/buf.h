@@ -20,7 +20,7 @@ void cm_buf_init(struct cm_buf *b, size_t max);
 int cm_buf_append(struct cm_buf *b, const void *p, size_t n);
 int cm_buf_append_str(struct cm_buf *b, const char *s);
 int cm_buf_printf(struct cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cm_buf_vprintf(struct cm_buf *b, const char *fmt, va_list ap);
+int cm_buf_vprintf(struct cm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Empties the buffer, keeping its storage. */
 void cm_buf_reset(struct cm_buf *b);
 /* Releases the storage; the buffer may be appended to again afterwards. */

@@ -281,7 +281,7 @@ Test(check_container, sensitive_mount_runtime_own_files_pass)
         "/var/lib/docker/containers",
         "/var/lib/docker/volumes",
         "/var/lib/docker/volumes/pgdata", /* the volume's metadata, not its data */
-        "/var/lib/containers/storage/overlay-containers/" CID,
+        ("/var/lib/containers/storage/overlay-containers/" CID),
     };
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         m.source = (char *)others[i];
