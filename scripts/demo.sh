@@ -99,8 +99,16 @@ echo "== collector and agent"
 stop_pid agent "$VAR/agent.pid"; stop_pid collector "$VAR/collector.pid"
 runuser -u nobody -- "$COL" run --config "$CFG" >>"$VAR/collector.log" 2>&1 &
 echo $! >"$VAR/collector.pid"
+# The demo engine keeps its state under var/docker, not in Docker's default
+# places: tell the agent where to read the containers' configuration.
+INV_FLAGS=()
+if [ -S "$VAR/docker/docker.sock" ]; then
+  INV_FLAGS=(--docker-root "$VAR/docker/data" --docker-exec-root "$VAR/docker/exec"
+    --docker-daemon-config "$VAR/docker/daemon.json"
+    --runtime-sockets "$VAR/docker/docker.sock,/var/run/docker.sock,/run/containerd/containerd.sock")
+fi
 "$AGENT" --config "$VAR/agents/local.json" --state-dir "$VAR/agent-state" --interval-ms 5s \
-  >>"$VAR/agent.log" 2>&1 &
+  "${INV_FLAGS[@]}" >>"$VAR/agent.log" 2>&1 &
 echo $! >"$VAR/agent.pid"
 
 TOKEN=$(jq -r .read_token "$CFG")
@@ -128,6 +136,8 @@ boxwatch is running.
 Try:
   curl -s -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/containers | jq .
   curl -s -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/agents | jq .
+  curl -s -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/posture | jq .
+  curl -s -H 'Authorization: Bearer $TOKEN' 'http://$HTTP/api/v1/findings?severity=high' | jq .
 
 Stop everything with: scripts/demo.sh stop
 TXT
