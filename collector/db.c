@@ -105,3 +105,23 @@ void col_db_rollback(PGconn *conn)
     if (!conn || PQstatus(conn) != CONNECTION_OK) return;
     PQclear(PQexec(conn, "ROLLBACK"));
 }
+
+int col_db_statement(PGconn *conn, const char *sql, int n, const char *const *params,
+                     const int *lens, const int *fmts, PGresult **out, char sqlstate[6],
+                     const char *context, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, lens, fmts, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || (st == PGRES_COMMAND_OK && !out)) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return 0;
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(sqlstate, 6, "%s", state ? state : "");
+    int rc = col_db_fail(conn, res, context, err, errlen);
+    PQclear(res);
+    return rc;
+}

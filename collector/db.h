@@ -28,6 +28,15 @@ int col_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *p
 int col_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
                  PGresult **res, char *err, size_t errlen);
 
+/* One parameterized statement for callers that must tell data PostgreSQL
+ * refuses from a database that is unwell (the writer): out NULL expects no
+ * rows, else *out gets them (PQclear). lens/fmts may be NULL (text
+ * parameters). On failure returns CM_EDB with err ("context: message") and
+ * sqlstate (6 bytes) set; on success sqlstate is left alone. */
+int col_db_statement(PGconn *conn, const char *sql, int n, const char *const *params,
+                     const int *lens, const int *fmts, PGresult **out, char sqlstate[6],
+                     const char *context, char *err, size_t errlen);
+
 /* Writes "context: libpq message" (first line, no trailing newline) into err;
  * returns CM_EDB so callers can `return col_db_fail(...)`. res may be NULL. */
 int col_db_fail(PGconn *conn, const PGresult *res, const char *context, char *err, size_t errlen);

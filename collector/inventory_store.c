@@ -119,20 +119,8 @@ struct col_inv_run {
 static int col_inv_sql(struct col_inv_run *r, const char *sql, int n, const char *const *p,
                        const int *lens, const int *fmts, PGresult **out)
 {
-    PGresult *res = PQexecParams(r->s->conn, sql, n, NULL, p, lens, fmts, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || (st == PGRES_COMMAND_OK && !out)) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
-        return 0;
-    }
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    snprintf(r->s->sqlstate, sizeof r->s->sqlstate, "%s", state ? state : "");
-    int rc = col_db_fail(r->s->conn, res, "inventory", r->err, r->errlen);
-    PQclear(res);
-    return rc;
+    return col_db_statement(r->s->conn, sql, n, p, lens, fmts, out, r->s->sqlstate, "inventory", r->err,
+                      r->errlen);
 }
 
 /* A record the codec will not encode is this envelope's fault, like data

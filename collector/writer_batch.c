@@ -45,25 +45,13 @@ static void col_batch_note_state(struct col_writer_db *db, const PGresult *res)
     snprintf(db->sqlstate, sizeof db->sqlstate, "%s", s ? s : "");
 }
 
-/* Like col_db_exec/col_db_query (res NULL: no rows wanted), and keeps the
- * SQLSTATE of a failure so writer.c can tell data PostgreSQL refuses from a
- * database that is unwell. */
+/* Keeps the SQLSTATE of a failure so writer.c can tell data PostgreSQL
+ * refuses from a database that is unwell. */
 static int col_batch_sql(struct col_writer_db *db, const char *sql, int n,
                          const char *const *params, PGresult **out, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || (st == PGRES_COMMAND_OK && !out)) {
-        if (out)
-            *out = res;
-        else
-            PQclear(res);
-        return 0;
-    }
-    col_batch_note_state(db, res);
-    int rc = col_db_fail(db->conn, res, "database", err, errlen);
-    PQclear(res);
-    return rc;
+    return col_db_statement(db->conn, sql, n, params, NULL, NULL, out, db->sqlstate, "database", err,
+                      errlen);
 }
 
 void col_writer_db_init(struct col_writer_db *db, const struct col_config *cfg)

@@ -203,4 +203,12 @@ void col_api_posture(struct col_api_req *req);
 void col_api_prom(struct col_api_req *req);
 void col_api_static(struct col_api_req *req);
 
+/* Runs sql ($1 = id: a container id, or a prefix of at least 12 characters;
+ * the query orders an exact match first and returns at most 2 rows, the
+ * runtime's id in column 1) and settles which container id names: 0 with
+ * *out holding its row first, or -1 with w->resp set (404 unknown, 409 a
+ * prefix of more than one container). */
+int col_api_container_lookup(struct col_api_work *w, const char *sql, const char *id,
+                             PGresult **out);
+
 #endif

@@ -37,27 +37,26 @@ static const char col_api_container_sql[] =
 static const char col_api_container_findings_sql[] =
     COL_API_FINDING_SQL "WHERE f.container_ref = $1 AND f.status = 'open' ORDER BY f.id DESC";
 
-/* The one container {id} names; fills w->resp and returns -1 otherwise. */
-static int col_api_container_resolve(struct col_api_work *w, PGresult **out)
+int col_api_container_lookup(struct col_api_work *w, const char *sql, const char *id,
+                             PGresult **out)
 {
-    const struct col_api_container_arg *a = w->arg;
-    const char *params[] = {a->id};
+    const char *params[] = {id};
     PGresult *res = NULL;
-    if (col_api_exec(w, col_api_container_sql, 1, params, &res) < 0)
+    if (col_api_exec(w, sql, 1, params, &res) < 0)
         return -1;
     int n = PQntuples(res);
-    bool exact_first = n == 2 && strcmp(PQgetvalue(res, 0, 1), a->id) == 0 &&
-                       strcmp(PQgetvalue(res, 1, 1), a->id) != 0;
+    /* An exact match wins over longer ids that merely start with it. */
+    bool exact_first = n == 2 && strcmp(PQgetvalue(res, 0, 1), id) == 0 &&
+                       strcmp(PQgetvalue(res, 1, 1), id) != 0;
     if (n == 1 || exact_first) {
         *out = res;
         return 0;
     }
     if (n == 0)
-        col_api_resp_error(&w->resp, 404, "not_found", "no container with id %s", a->id);
+        col_api_resp_error(&w->resp, 404, "not_found", "no container with id %s", id);
     else
         col_api_resp_error(&w->resp, 409, "ambiguous",
-                           "id: %s is the prefix of more than one container; give more of it",
-                           a->id);
+                           "id: %s is the prefix of more than one container; give more of it", id);
     PQclear(res);
     return -1;
 }
@@ -80,7 +79,8 @@ static cJSON *col_api_container_detail(const PGresult *c)
 static void col_api_container_run(struct col_api_work *w)
 {
     PGresult *c = NULL, *f = NULL;
-    if (col_api_container_resolve(w, &c) < 0)
+    const struct col_api_container_arg *a = w->arg;
+    if (col_api_container_lookup(w, col_api_container_sql, a->id, &c) < 0)
         return;
     const char *params[] = {PQgetvalue(c, 0, 0)};
     if (col_api_exec(w, col_api_container_findings_sql, 1, params, &f) < 0) {

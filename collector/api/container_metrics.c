@@ -64,30 +64,6 @@ static const char *const col_api_cm_series[] = {
 };
 #define COL_API_CM_NSERIES (sizeof col_api_cm_series / sizeof col_api_cm_series[0])
 
-/* Resolves the id; fills w->resp and returns -1 when it is unknown/ambiguous. */
-static int col_api_cm_resolve(struct col_api_work *w, PGresult **out)
-{
-    const struct col_api_cm_arg *a = w->arg;
-    const char *params[] = {a->id};
-    PGresult *res = NULL;
-    if (col_api_exec(w, col_api_cm_resolve_sql, 1, params, &res) < 0)
-        return -1;
-    int n = PQntuples(res);
-    /* An exact match wins over longer ids that merely start with it. */
-    bool exact_first = n == 2 && strcmp(PQgetvalue(res, 0, 1), a->id) == 0 &&
-                       strcmp(PQgetvalue(res, 1, 1), a->id) != 0;
-    if (n == 1 || exact_first) {
-        *out = res;
-        return 0;
-    }
-    if (n == 0)
-        col_api_resp_error(&w->resp, 404, "not_found", "no container with id %s", a->id);
-    else
-        col_api_resp_error(&w->resp, 400, "bad_request",
-                           "id: prefix %s matches more than one container", a->id);
-    PQclear(res);
-    return -1;
-}
 
 /* Row by row, so each step's timestamp is formatted once for all series
  * (formatting it per series was a third of the request's CPU). */
@@ -120,7 +96,7 @@ static void col_api_cm_run(struct col_api_work *w)
 {
     const struct col_api_cm_arg *a = w->arg;
     PGresult *c = NULL, *res = NULL;
-    if (col_api_cm_resolve(w, &c) < 0)
+    if (col_api_container_lookup(w, col_api_cm_resolve_sql, a->id, &c) < 0)
         return;
     char ref[24], from[24], to[24], step[32];
     snprintf(ref, sizeof ref, "%s", PQgetvalue(c, 0, 0));
