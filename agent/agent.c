@@ -319,6 +319,7 @@ static int ag_agent_open_sources(struct ag_agent *a)
             .containerd_state = cfg->containerd_state,
             .podman_root = cfg->podman_root,
             .runc_root = cfg->runc_root,
+            .crun_root = cfg->crun_root,
             .docker_daemon_config = cfg->docker_daemon_config,
             .runtime_sockets = &cfg->runtime_sockets,
             .full_interval_ms = cfg->inventory_full_interval_ms,

@@ -56,6 +56,8 @@ const struct cm_opt ag_config_options[] = {
      "podman's storage root (overlay-containers/), below host_root"},
     {"runc_root", CM_OPT_STRING, OFF(runc_root), "/run/runc", 0, 0, NULL, 0,
      "runc's state root (<id>/state.json), below host_root"},
+    {"crun_root", CM_OPT_STRING, OFF(crun_root), "/run/crun", 0, 0, NULL, 0,
+     "crun's state root (<id>/status and its config.json copy), below host_root"},
     {"docker_daemon_config", CM_OPT_STRING, OFF(docker_daemon_config), "/etc/docker/daemon.json", 0,
      0, NULL, 0,
      "Docker's daemon.json, below host_root (a dockerd's own --config-file wins over the "

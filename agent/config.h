@@ -37,6 +37,7 @@ struct ag_config {
     char *containerd_state;     /* containerd's state dir (task bundles) */
     char *podman_root;          /* containers/storage root */
     char *runc_root;            /* runc's state root */
+    char *crun_root;            /* crun's state root */
     char *docker_daemon_config; /* daemon.json */
     struct cm_strlist runtime_sockets;
     uint64_t inventory_interval_ms;      /* between inventory passes; 0 = no inventory */

@@ -6,8 +6,9 @@
  * reads the files with a size cap, never through a symlink below a state
  * root, and hands the bytes to agent/rt_*.c. It does not join anything with
  * cgroups, does not read /proc and never logs: a file that cannot be read
- * or parsed becomes an error entry the scheduler reports. The two small
- * parsers here (runc's state.json, podman's containers.json) are pure. */
+ * or parsed becomes an error entry the scheduler reports. The small
+ * parsers here (runc's state.json, crun's status, podman's containers.json)
+ * are pure. */
 #include "agent/inv_int.h"
 
 #include "agent/rt.h"
@@ -195,7 +196,7 @@ bool ag_inv_cgroup_leaf_id(const char *path, char *id, size_t idlen)
     return cm_wire_check_container_id(id) == 0;
 }
 
-/* ---- runc's state.json and podman's containers.json ---- */
+/* ---- runc's state.json, crun's status and podman's containers.json ---- */
 
 static const cJSON *inv_json_get(const cJSON *obj, const char *key)
 {
@@ -234,38 +235,62 @@ void ag_inv_runc_state_free(struct ag_inv_runc_state *s)
     memset(s, 0, sizeof *s);
 }
 
-int ag_inv_runc_state_parse(const char *buf, size_t len, struct ag_inv_runc_state *out, char *err,
-                            size_t errlen)
+/* runc's bundle label: config.labels holds "bundle=<path>". */
+static char *inv_runc_bundle(const cJSON *cfg)
 {
+    const cJSON *label;
+    cJSON_ArrayForEach(label, inv_json_get(cfg, "labels"))
+    {
+        if (cJSON_IsString(label) && strncmp(label->valuestring, "bundle=", 7) == 0 &&
+            label->valuestring[7])
+            return cm_xstrndup(label->valuestring + 7,
+                               strnlen(label->valuestring + 7, CM_INV_STR_MAX));
+    }
+    return NULL;
+}
+
+/* runc's state.json or crun's status: the same facts under other keys. */
+static int inv_state_parse(const char *buf, size_t len, bool crun, struct ag_inv_runc_state *out,
+                           char *err, size_t errlen)
+{
+    const char *what = crun ? "status" : "state.json";
     cJSON *doc = NULL;
     memset(out, 0, sizeof *out);
-    int rc = inv_json_open(buf, len, "state.json", &doc, err, errlen);
+    int rc = inv_json_open(buf, len, what, &doc, err, errlen);
     if (rc < 0) return rc;
-    rc = CM_EPARSE;
     if (!cJSON_IsObject(doc)) {
-        snprintf(err, errlen, "state.json is not a JSON object");
-        goto out;
+        snprintf(err, errlen, "%s is not a JSON object", what);
+        cJSON_Delete(doc);
+        return CM_EPARSE;
     }
-    const cJSON *pid = inv_json_get(doc, "init_process_pid");
+    const cJSON *pid = inv_json_get(doc, crun ? "pid" : "init_process_pid");
     if (cJSON_IsNumber(pid) && pid->valuedouble >= 1 && pid->valuedouble <= 4194304)
         out->pid = (uint32_t)pid->valuedouble;
     const cJSON *created = inv_json_get(doc, "created");
     if (cJSON_IsString(created) && cm_time_parse(created->valuestring, &out->created_ns) != 0)
         out->created_ns = 0;
-    const cJSON *cfg = inv_json_get(doc, "config");
-    out->cgroup_path = inv_json_strdup(inv_json_get(inv_json_get(cfg, "cgroups"), "path"));
-    const cJSON *label;
-    cJSON_ArrayForEach(label, inv_json_get(cfg, "labels"))
-    {
-        if (cJSON_IsString(label) && strncmp(label->valuestring, "bundle=", 7) == 0 &&
-            label->valuestring[7] && !out->bundle)
-            out->bundle = cm_xstrndup(label->valuestring + 7,
-                                      strnlen(label->valuestring + 7, CM_INV_STR_MAX));
+    if (crun) {
+        out->cgroup_path = inv_json_strdup(inv_json_get(doc, "cgroup-path"));
+        out->bundle = inv_json_strdup(inv_json_get(doc, "bundle"));
+    } else {
+        const cJSON *cfg = inv_json_get(doc, "config");
+        out->cgroup_path = inv_json_strdup(inv_json_get(inv_json_get(cfg, "cgroups"), "path"));
+        out->bundle = inv_runc_bundle(cfg);
     }
-    rc = 0;
-out:
     cJSON_Delete(doc);
-    return rc;
+    return 0;
+}
+
+int ag_inv_runc_state_parse(const char *buf, size_t len, struct ag_inv_runc_state *out, char *err,
+                            size_t errlen)
+{
+    return inv_state_parse(buf, len, false, out, err, errlen);
+}
+
+int ag_inv_crun_status_parse(const char *buf, size_t len, struct ag_inv_runc_state *out, char *err,
+                             size_t errlen)
+{
+    return inv_state_parse(buf, len, true, out, err, errlen);
 }
 
 void ag_inv_podman_index_free(struct ag_inv_podman_meta *m, size_t n)
@@ -367,6 +392,7 @@ int ag_inv_disc_new(int rootfd, const struct ag_inventory_opts *o, struct ag_inv
     d->root_path[AG_INV_ROOT_DOCKER_TASKS] = inv_path(
         o->docker_exec_root, "/run/docker", "/containerd/daemon/io.containerd.runtime.v2.task");
     d->root_path[AG_INV_ROOT_RUNC] = inv_path(o->runc_root, "/run/runc", "");
+    d->root_path[AG_INV_ROOT_CRUN] = inv_path(o->crun_root, "/run/crun", "");
     for (int r = 0; r < AG_INV_ROOT__COUNT; r++)
         d->root_fd[r] = -1;
     *out = d;
@@ -516,6 +542,7 @@ int ag_inv_disc_list(struct ag_inv_disc *d, const struct ag_inv_found **out, siz
     static const char *const docker_files[] = {"config.v2.json", "hostconfig.json", NULL};
     static const char *const podman_files[] = {"userdata/config.json", NULL};
     static const char *const runc_files[] = {"state.json", NULL};
+    static const char *const crun_files[] = {"status", "config.json", NULL};
     ag_inv_disc_end(d);
     d->n = 0;
     for (int r = 0; r < AG_INV_ROOT__COUNT; r++) {
@@ -528,6 +555,7 @@ int ag_inv_disc_list(struct ag_inv_disc *d, const struct ag_inv_found **out, siz
     inv_list_tasks(d, AG_INV_ROOT_DOCKER_TASKS);
     inv_list_tasks(d, AG_INV_ROOT_CONTAINERD);
     inv_list_flat(d, AG_INV_ROOT_RUNC, AG_INV_SRC_RUNC, ".", runc_files, 0);
+    inv_list_flat(d, AG_INV_ROOT_CRUN, AG_INV_SRC_CRUN, ".", crun_files, 0);
     if (d->n) qsort(d->found, d->n, sizeof *d->found, inv_found_cmp);
     size_t k = 0;
     for (size_t i = 0; i < d->n; i++) {
@@ -542,16 +570,18 @@ int ag_inv_disc_list(struct ag_inv_disc *d, const struct ag_inv_found **out, siz
 
 /* ---- loading ---- */
 
-/* Replaces whatever *out holds with an error entry. */
+/* Replaces whatever *out holds with an error entry "<file>: <reason>"
+ * (file may be a bundle's host path). */
 static void inv_fail(struct cm_container_inv *out, const char *id, enum cm_runtime rt,
                      const char *file, const char *reason)
 {
-    char msg[AG_INV_ERR_MAX + 64];
+    size_t n = strlen(file) + strlen(reason) + 3;
+    if (n > CM_INV_STR_MAX) n = CM_INV_STR_MAX;
     cm_container_inv_free(out);
     snprintf(out->id, sizeof out->id, "%s", id);
     out->runtime = rt;
-    snprintf(msg, sizeof msg, "%s: %s", file, reason);
-    out->error = cm_xstrdup(msg);
+    out->error = cm_xmalloc(n);
+    snprintf(out->error, n, "%s: %s", file, reason);
 }
 
 static const char *inv_read_reason(int rc)
@@ -617,15 +647,15 @@ out:
 }
 
 /* An OCI config.json below f's directory (bundle == NULL) or in a bundle
- * named by runc (a host path, looked up inside the host root). */
+ * named by runc or crun (a host path, looked up inside the host root; an
+ * error entry then names that path). */
 static int inv_load_oci(struct ag_inv_disc *d, const struct ag_inv_found *f, const char *rel,
                         const char *bundle, enum cm_runtime rt, struct cm_container_inv *out)
 {
-    char *buf = NULL, err[AG_INV_ERR_MAX] = "";
+    char *buf = NULL, err[AG_INV_ERR_MAX] = "", p[CM_INV_STR_MAX + 16] = "config.json";
     size_t len = 0;
     int rc;
     if (bundle) {
-        char p[CM_INV_STR_MAX + 16];
         snprintf(p, sizeof p, "%s/config.json", bundle);
         int fd = ag_inv_open_in_root(d->rootfd, p, O_RDONLY | O_NOCTTY | O_NONBLOCK);
         rc = fd < 0 ? fd : ag_inv_read_fd(fd, AG_RT_FILE_MAX, &buf, &len);
@@ -633,9 +663,9 @@ static int inv_load_oci(struct ag_inv_disc *d, const struct ag_inv_found *f, con
         rc = inv_read(d, f, rel, &buf, &len);
     }
     if (rc < 0) {
-        inv_fail(out, f->key, rt, "config.json", inv_read_reason(rc));
+        inv_fail(out, f->key, rt, p, inv_read_reason(rc));
     } else if (ag_rt_oci_parse(buf, len, out, err, sizeof err) < 0) {
-        inv_fail(out, f->key, rt, "config.json", err[0] ? err : "cannot be parsed");
+        inv_fail(out, f->key, rt, p, err[0] ? err : "cannot be parsed");
         rc = CM_EPARSE;
     } else {
         snprintf(out->id, sizeof out->id, "%s", f->key);
@@ -702,20 +732,48 @@ static void inv_load_containerd(struct ag_inv_disc *d, const struct ag_inv_found
     if (out->image) out->known |= CM_INV_K_IMAGE;
 }
 
-static void inv_load_runc(struct ag_inv_disc *d, const struct ag_inv_found *f,
-                          struct cm_container_inv *out)
+/* Whether <f->rel>/<file> is there (a symlink or an unreadable file is:
+ * reading it then reports why). */
+static bool inv_exists(struct ag_inv_disc *d, const struct ag_inv_found *f, const char *file)
 {
+    char p[AG_INV_REL_MAX + 64];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", f->rel, file);
+    return d->root_fd[f->root] >= 0 &&
+           (fstatat(d->root_fd[f->root], p, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT);
+}
+
+/* Plain runc or crun: the state file gives pid, created and the cgroup
+ * path, and names the bundle. crun also keeps a copy of config.json next
+ * to its status: that is what the container runs with (the bundle's may
+ * have been edited since), so the bundle's is read only without a copy. */
+static void inv_load_plain(struct ag_inv_disc *d, const struct ag_inv_found *f,
+                           struct cm_container_inv *out)
+{
+    bool crun = f->src == AG_INV_SRC_CRUN;
+    const char *file = crun ? "status" : "state.json";
     char *buf = NULL, err[AG_INV_ERR_MAX] = "";
     size_t len = 0;
     struct ag_inv_runc_state st = {0};
-    int rc = inv_read(d, f, "state.json", &buf, &len);
+    int rc = inv_read(d, f, file, &buf, &len);
+    if (rc < 0)
+        snprintf(err, sizeof err, "%s", inv_read_reason(rc));
+    else if (crun)
+        rc = ag_inv_crun_status_parse(buf, len, &st, err, sizeof err);
+    else
+        rc = ag_inv_runc_state_parse(buf, len, &st, err, sizeof err);
     if (rc < 0) {
-        inv_fail(out, f->key, CM_RT_CUSTOM, "state.json", inv_read_reason(rc));
-    } else if (ag_inv_runc_state_parse(buf, len, &st, err, sizeof err) < 0) {
-        inv_fail(out, f->key, CM_RT_CUSTOM, "state.json", err);
+        inv_fail(out, f->key, CM_RT_CUSTOM, file, err);
+    } else if (crun && inv_exists(d, f, "config.json")) {
+        rc = inv_load_oci(d, f, "config.json", NULL, CM_RT_CUSTOM, out);
     } else if (!st.bundle) {
-        inv_fail(out, f->key, CM_RT_CUSTOM, "state.json", "no bundle label");
-    } else if (inv_load_oci(d, f, NULL, st.bundle, CM_RT_CUSTOM, out) == 0) {
+        inv_fail(out, f->key, CM_RT_CUSTOM, file,
+                 crun ? "no bundle and no config.json next to it" : "no bundle label");
+        rc = CM_EPARSE;
+    } else {
+        rc = inv_load_oci(d, f, NULL, st.bundle, CM_RT_CUSTOM, out);
+    }
+    if (rc == 0) {
         if (!out->pid) out->pid = st.pid;
         if (!out->created_ns) out->created_ns = st.created_ns;
         inv_set_str(&out->cgroup_path, st.cgroup_path);
@@ -739,7 +797,8 @@ void ag_inv_disc_load(struct ag_inv_disc *d, const struct ag_inv_found *f,
         inv_load_containerd(d, f, out);
         break;
     case AG_INV_SRC_RUNC:
-        inv_load_runc(d, f, out);
+    case AG_INV_SRC_CRUN:
+        inv_load_plain(d, f, out);
         break;
     case AG_INV_SRC_CGROUP:
     case AG_INV_SRC__COUNT:

@@ -4,7 +4,7 @@
  *
  * File access: every state file is opened below a directory fd without
  * following any symlink (ag_inv_open_beneath); configured paths (data
- * roots, daemon.json, sockets, bundles named by runc) are resolved inside
+ * roots, daemon.json, sockets, bundles named by runc or crun) are resolved inside
  * the host root (ag_inv_open_in_root), so a symlink on the host cannot lead
  * the agent out of --host-root. Every read is capped.
  *
@@ -50,12 +50,14 @@ uint64_t ag_inv_hash(uint64_t h, const void *p, size_t n); /* FNV-1a, h = 0 to s
 
 /* Where a container was found, in priority order: for one id, the lowest
  * wins (Docker's containers are also containerd bundles and runc states,
- * podman's are runc states). */
+ * podman's are runc or crun states; an id both runc and crun keep state
+ * for is runc's). */
 enum ag_inv_src {
     AG_INV_SRC_DOCKER,     /* <docker_root>/containers/<id>/ */
     AG_INV_SRC_PODMAN,     /* <podman_root>/overlay-containers/<id>/userdata/ */
     AG_INV_SRC_CONTAINERD, /* <task root>/<namespace>/<id>/ (containerd's or Docker's) */
     AG_INV_SRC_RUNC,       /* <runc_root>/<id>/state.json -> bundle */
+    AG_INV_SRC_CRUN,       /* <crun_root>/<id>/status + config.json (or the bundle's) */
     AG_INV_SRC_CGROUP,     /* only in the cgroup sweep: no state files found */
     AG_INV_SRC__COUNT
 };
@@ -68,6 +70,7 @@ enum ag_inv_root {
     AG_INV_ROOT_DOCKER_TASKS, /* <docker_exec_root>/containerd/daemon/io.containerd.runtime.v2.task
                                */
     AG_INV_ROOT_RUNC,         /* <runc_root> */
+    AG_INV_ROOT_CRUN,         /* <crun_root> */
     AG_INV_ROOT__COUNT
 };
 
@@ -92,22 +95,32 @@ void ag_inv_disc_free(struct ag_inv_disc *d);
 int ag_inv_disc_list(struct ag_inv_disc *d, const struct ag_inv_found **out, size_t *n);
 /* Reads and parses one container into *out (zeroed first, caller frees
  * with cm_container_inv_free): id = f->key, the runtime, and cgroup_path
- * when the runtime names one (runc's cgroups path). A file that cannot be
+ * when the runtime names one (runc's and crun's cgroup path). A file that cannot be
  * read or parsed gives an entry with only id, runtime and error
  * ("<file>: <reason>") set. */
 void ag_inv_disc_load(struct ag_inv_disc *d, const struct ag_inv_found *f,
                       struct cm_container_inv *out);
 void ag_inv_disc_end(struct ag_inv_disc *d); /* closes the state roots */
 
-/* runc's <root>/<id>/state.json (libcontainer): the parts we use. */
+/* The parts we use of a plain OCI runtime's own state file: runc's
+ * <root>/<id>/state.json (libcontainer) or crun's <root>/<id>/status. */
 struct ag_inv_runc_state {
-    uint32_t pid;       /* init_process_pid */
-    int64_t created_ns; /* created */
-    char *bundle;       /* from config.labels "bundle=<path>"; NULL when absent */
-    char *cgroup_path;  /* config.cgroups.path; NULL when absent */
+    uint32_t pid;       /* runc: init_process_pid; crun: pid */
+    int64_t created_ns; /* created (RFC 3339); 0 when absent or odd */
+    char *bundle;       /* runc: config.labels "bundle=<path>"; crun: bundle; NULL when absent */
+    char *cgroup_path;  /* runc: config.cgroups.path; crun: cgroup-path; NULL when absent */
 };
+/* Both: CM_EPARSE (err says why, naming the file) when buf is not a JSON
+ * object, CM_ETOOBIG past AG_RT_FILE_MAX; a field that is missing or of
+ * another type is left unset. Free with ag_inv_runc_state_free. */
 int ag_inv_runc_state_parse(const char *buf, size_t len, struct ag_inv_runc_state *out, char *err,
                             size_t errlen);
+/* crun's status: {"pid", "process-start-time", "cgroup-path", "scope",
+ * "rootfs", "systemd-cgroup", "bundle", "created", "owner", "detached",
+ * "external_descriptors"}; the cgroup path is the one crun made (with
+ * systemd-cgroup, the unit's path, not the spec's "slice:prefix:name"). */
+int ag_inv_crun_status_parse(const char *buf, size_t len, struct ag_inv_runc_state *out, char *err,
+                             size_t errlen);
 void ag_inv_runc_state_free(struct ag_inv_runc_state *s);
 
 /* containers/storage's overlay-containers/containers.json: id -> name, image. */

@@ -247,10 +247,10 @@ static void inv_join_one(struct inv_ent *e, const struct cm_sample *s, size_t ns
         return;
     }
     char leaf[CM_CONTAINER_ID_MAX + 1];
-    if (k < 0 && e->f.src == AG_INV_SRC_RUNC) {
-        /* runc: the cgroup names the container (the sweep's id is taken
-         * only when it is found: a leaf that is no container of the sweep,
-         * such as a systemd unit's, does not rename it) */
+    if (k < 0 && (e->f.src == AG_INV_SRC_RUNC || e->f.src == AG_INV_SRC_CRUN)) {
+        /* plain runc or crun: the cgroup names the container (the sweep's
+         * id is taken only when it is found: a systemd unit's leaf such as
+         * "crun-<id>.scope" is no id of its own) */
         k = inv_sfind(by_path, ns, e->base_cgroup);
         if (k < 0 && ag_inv_cgroup_leaf_id(e->base_cgroup, leaf, sizeof leaf))
             k = inv_sfind(by_id, ns, leaf);

@@ -4,11 +4,11 @@
  *
  * A pass (on the loop thread, after a cgroup sweep):
  *   1. lists the runtimes' state dirs under host_root (Docker, podman,
- *      containerd task bundles, runc states) and parses the files that
- *      changed since the last pass (agent/rt.h); one entry per id, Docker
- *      before podman before containerd before runc;
- *   2. joins them with the sweep's containers by id (runc: by cgroup path
- *      too); a container only the sweep knows is reported with what /proc
+ *      containerd task bundles, runc and crun states) and parses the files
+ *      that changed since the last pass (agent/rt.h); one entry per id,
+ *      Docker before podman before containerd before runc before crun;
+ *   2. joins them with the sweep's containers by id (runc, crun: by cgroup
+ *      path too); a container only the sweep knows is reported with what /proc
  *      tells; a config that cannot be read is reported as an error entry;
  *   3. scans /proc once: processes (exe, comm, effective uid, count) and
  *      the listening tcp/tcp6 sockets of each container's netns (sock_diag
@@ -47,6 +47,7 @@ struct ag_inventory_opts {
     const char *containerd_state;             /* /run/containerd */
     const char *podman_root;                  /* /var/lib/containers/storage */
     const char *runc_root;                    /* /run/runc */
+    const char *crun_root;                    /* /run/crun */
     const char *docker_daemon_config;         /* /etc/docker/daemon.json */
     const struct cm_strlist *runtime_sockets; /* NULL: none checked */
     uint64_t full_interval_ms;                /* 0: every pass is a full one */
