@@ -1,8 +1,8 @@
-/* test_inventory.c - the agent's inventory: the state-file readers
- * (runc's state.json, podman's containers.json, opening files without
- * following symlinks), a whole pass over tests/fixtures/hostroot-inv with a
- * real cgroup sweep of it (every runtime, duplicates across runtimes,
- * malformed/truncated/symlinked configs, the host), what later passes send
+/* test_inventory.c - the agent's inventory (the state-file readers are in
+ * test_inv_discover.c): a whole pass over tests/fixtures/hostroot-inv with
+ * a real cgroup sweep of it (every runtime, duplicates across runtimes,
+ * malformed/truncated/symlinked configs, crun's config copy preferred to
+ * its bundle, the host), what later passes send
  * (nothing, the changed container, GONE entries, everything after a refused
  * envelope or when forced), envelopes split under the size cap, and a real
  * process in a real cgroup listening on a real socket. Every envelope goes
@@ -155,105 +155,6 @@ static int host_pass(struct host *h, struct cap *c, const struct cm_sample *extr
     return ag_inventory_pass(h->inv, all, n + nextra, cm_time_now_ns(), cap_emit, c);
 }
 
-/* ---- readers ---- */
-
-Test(inventory, runc_state_and_podman_index_parsers)
-{
-    size_t len = 0;
-    char *st = tu_read_file(tu_fixture_path("hostroot-inv/run/runc/rc-app/state.json"), &len);
-    cr_assert_not_null(st);
-    struct ag_inv_runc_state rs;
-    char err[256] = "";
-    cr_assert_eq(ag_inv_runc_state_parse(st, len, &rs, err, sizeof err), 0, "%s", err);
-    cr_expect_eq(rs.pid, 4401);
-    cr_expect_str_eq(rs.bundle, "/srv/bundles/rc-app");
-    cr_expect_str_eq(rs.cgroup_path, "/runc-demo/rc-app");
-    int64_t want = 0;
-    cm_time_parse("2026-11-23T15:53:22.471416544Z", &want);
-    cr_expect_eq(rs.created_ns, want);
-    ag_inv_runc_state_free(&rs);
-    cr_expect_eq(ag_inv_runc_state_parse(st, len / 2, &rs, err, sizeof err), CM_EPARSE);
-    cr_expect(strstr(err, "state.json"), "%s", err);
-    free(st);
-    const char *odd = "{\"init_process_pid\": -4, \"config\": {\"labels\": [7, \"bundle=\"]}}";
-    cr_assert_eq(ag_inv_runc_state_parse(odd, strlen(odd), &rs, err, sizeof err), 0);
-    cr_expect_eq(rs.pid, 0);
-    cr_expect_null(rs.bundle, "an empty bundle label is none");
-    ag_inv_runc_state_free(&rs);
-    cr_expect_eq(ag_inv_runc_state_parse("[]", 2, &rs, err, sizeof err), CM_EPARSE);
-
-    char *idx = tu_read_file(
-        tu_fixture_path(
-            "hostroot-inv/var/lib/containers/storage/overlay-containers/containers.json"),
-        &len);
-    cr_assert_not_null(idx);
-    struct ag_inv_podman_meta *m = NULL;
-    size_t n = 0;
-    cr_assert_eq(ag_inv_podman_index_parse(idx, len, &m, &n, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(n, 1);
-    cr_expect_str_eq(m[0].id, P);
-    cr_expect_str_eq(m[0].name, "pm-app");
-    cr_expect_str_eq(m[0].image, "localhost/busybox:local");
-    cr_expect_gt(m[0].created_ns, 0);
-    ag_inv_podman_index_free(m, n);
-    free(idx);
-    const char *bad = "[{\"id\": \"../x\"}, {\"id\": \"ok\", \"names\": 3, \"metadata\": \"{\"}]";
-    cr_assert_eq(ag_inv_podman_index_parse(bad, strlen(bad), &m, &n, err, sizeof err), 0);
-    cr_assert_eq(n, 1, "an id that is not an id is left out");
-    cr_expect_null(m[0].name);
-    cr_expect_null(m[0].image);
-    ag_inv_podman_index_free(m, n);
-    cr_expect_eq(ag_inv_podman_index_parse("{}", 2, &m, &n, err, sizeof err), CM_EPARSE);
-
-    char id[CM_CONTAINER_ID_MAX + 1];
-    cr_expect(ag_inv_cgroup_leaf_id("/runc-demo/rc-app/", id, sizeof id));
-    cr_expect_str_eq(id, "rc-app");
-    cr_expect_not(ag_inv_cgroup_leaf_id("system.slice:runc:x", id, sizeof id));
-    cr_expect_not(ag_inv_cgroup_leaf_id("/", id, sizeof id));
-    cr_expect_not(ag_inv_cgroup_leaf_id("/a/b c", id, sizeof id));
-    cr_expect_not(ag_inv_cgroup_leaf_id(NULL, id, sizeof id));
-}
-
-Test(inventory, files_are_opened_without_leaving_their_directory)
-{
-    char *dir = tu_mkdtemp();
-    char p[4096], q[4096];
-    cr_assert_eq(tu_write_file(dir, "state/c1/config.json", "{}"), 0);
-    cr_assert_eq(tu_write_file(dir, "outside/secret", "s3cret"), 0);
-    snprintf(p, sizeof p, "%s/state/c2", dir);
-    snprintf(q, sizeof q, "%s/outside", dir);
-    cr_assert_eq(symlink(q, p), 0); /* a directory symlink below the state root */
-    snprintf(p, sizeof p, "%s/state/c1/link.json", dir);
-    cr_assert_eq(symlink("config.json", p), 0);
-    snprintf(p, sizeof p, "%s/etc", dir);
-    cr_assert_eq(symlink("/state", p), 0); /* absolute, for the in-root lookup */
-    snprintf(p, sizeof p, "%s/state", dir);
-    int state = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    cr_assert(state >= 0 && root >= 0);
-    char *buf = NULL;
-    size_t len = 0;
-    cr_assert_eq(ag_inv_read_beneath(state, "c1/config.json", 100, &buf, &len), 0);
-    cr_expect_str_eq(buf, "{}");
-    free(buf);
-    cr_expect_eq(ag_inv_read_beneath(state, "c1/link.json", 100, &buf, &len), -ELOOP);
-    cr_expect_eq(ag_inv_read_beneath(state, "c2/secret", 100, &buf, &len), -ELOOP);
-    cr_expect_eq(ag_inv_read_beneath(state, "../outside/secret", 100, &buf, &len), -EXDEV);
-    cr_expect_eq(ag_inv_read_beneath(state, "c1", 100, &buf, &len), -EINVAL, "a directory");
-    cr_expect_eq(ag_inv_read_beneath(state, "c1/config.json", 1, &buf, &len), CM_ETOOBIG);
-    int fd = ag_inv_open_in_root(root, "/etc/c1/config.json", O_RDONLY);
-    cr_assert_geq(fd, 0, "an absolute symlink resolves inside the root: %d", fd);
-    cr_assert_eq(ag_inv_read_fd(fd, 100, &buf, &len), 0);
-    cr_expect_eq(len, 2);
-    free(buf);
-    cr_expect_eq(ag_inv_open_in_root(root, "/../../../etc/missing-here", O_RDONLY), -ENOENT,
-                 ".. stops at the root");
-    close(state);
-    close(root);
-    tu_rm_rf(dir);
-    free(dir);
-}
-
 /* ---- a whole pass over the fixture host ---- */
 
 static bool listens(const struct cm_container_inv *c, const char *proto, const char *addr,
@@ -275,18 +176,62 @@ static const char *host_setting(const struct cm_host_inv *h, const char *key)
     return NULL;
 }
 
-static void expect_error_entry(const struct cap *c, const char *id, const char *reason)
+/* An error entry of runtime rt whose error starts with "<file>: " and
+ * holds reason. */
+static void expect_error_of(const struct cap *c, const char *id, enum cm_runtime rt,
+                            const char *file, const char *reason)
 {
     const struct cm_container_inv *x = cap_find(c, id);
     cr_assert_not_null(x, "%s not reported", id);
     cr_assert_not_null(x->error, "%s has no error", id);
-    cr_expect_eq(strncmp(x->error, "config.v2.json: ", 16), 0, "%s", x->error);
+    size_t fl = strlen(file);
+    cr_expect(strncmp(x->error, file, fl) == 0 && strncmp(x->error + fl, ": ", 2) == 0, "%s: %s",
+              id, x->error);
     cr_expect(strstr(x->error, reason), "%s: %s", id, x->error);
-    cr_expect_eq(x->runtime, CM_RT_DOCKER);
+    cr_expect_eq(x->runtime, rt);
     cr_expect_null(x->name, "only id, runtime and error");
     cr_expect_null(x->cgroup_path);
     cr_expect_eq(x->n_processes + x->n_mounts + x->n_env + x->n_listening, 0);
     cr_expect_eq(x->known, 0);
+}
+
+static void expect_error_entry(const struct cap *c, const char *id, const char *reason)
+{
+    expect_error_of(c, id, CM_RT_DOCKER, "config.v2.json", reason);
+}
+
+/* crun: the state dir's config.json copy wins over the edited bundle; a
+ * status without a copy reads the bundle; the pid, created time and cgroup
+ * path come from status. */
+static void expect_crun_containers(const struct cap *c)
+{
+    const struct cm_container_inv *cr = cap_find(c, "cr-app");
+    cr_assert_not_null(cr);
+    cr_expect_null(cr->error, "%s", cr->error);
+    cr_expect_eq(cr->runtime, CM_RT_CUSTOM);
+    cr_expect_eq(cr->pid, 4501, "from status");
+    cr_expect_str_eq(cr->cgroup_path, "/runc-demo/cr-app");
+    cr_expect_eq(cr->state, CM_INV_STATE_RUNNING, "joined with its cgroup");
+    cr_expect_str_eq(cr->user, "1001:1001", "the copy, not the bundle edited since (0:0)");
+    cr_expect(cm_strv_contains(&cr->cap_effective, "NET_RAW"), "the copy's capabilities");
+    cr_expect(cm_strv_contains(&cr->cap_bounding, "NET_RAW"));
+    cr_expect(cr->known & CM_INV_K_USER && cr->known & CM_INV_K_CAPS);
+    int64_t want = 0;
+    cm_time_parse("2026-11-23T16:02:41.118200317Z", &want);
+    cr_expect_eq(cr->created_ns, want);
+
+    const struct cm_container_inv *nc = cap_find(c, "cr-nocopy");
+    cr_assert_not_null(nc);
+    cr_expect_null(nc->error, "%s", nc->error);
+    cr_expect_eq(nc->runtime, CM_RT_CUSTOM);
+    cr_expect_eq(nc->pid, 4502);
+    cr_expect_str_eq(nc->cgroup_path, "/runc-demo/cr-nocopy", "from status: not in the sweep");
+    cr_expect_str_eq(nc->user, "0:0", "no copy: the bundle's");
+    cr_expect_not(cm_strv_contains(&nc->cap_effective, "NET_RAW"));
+
+    expect_error_of(c, "cr-broken", CM_RT_CUSTOM, "status", "status is not valid JSON");
+    expect_error_of(c, "cr-gone", CM_RT_CUSTOM, "/srv/bundles/cr-gone/config.json",
+                    "No such file or directory");
 }
 
 static void expect_fixture_containers(const struct cap *c)
@@ -339,6 +284,7 @@ static void expect_fixture_containers(const struct cap *c)
     cr_expect(listens(rc, "tcp", "0.0.0.0", 8080));
     cr_expect_gt(rc->created_ns, 0);
 
+    expect_crun_containers(c);
     expect_error_entry(c, M, "line 1");
     expect_error_entry(c, T, "truncated");
     expect_error_entry(c, S, "symbolic link");
@@ -359,11 +305,11 @@ Test(inventory, fixture_first_pass_is_full_and_complete)
     struct cm_sample extra = {.runtime = CM_RT_CRIO, .cgroup_path = "/crio/cg-only-1"};
     snprintf(extra.container_id, sizeof extra.container_id, "cg-only-1");
     cr_assert_eq(host_pass(&h, &c, &extra, 1), 0);
-    cr_assert_eq(c.n, 1, "one envelope for ten containers");
+    cr_assert_eq(c.n, 1, "one envelope for fourteen containers");
     const struct cm_inventory_batch *b = cap_last(&c);
     cr_expect(b->complete);
-    cr_assert_eq(b->n, 10, "9 on disk (one moby bundle and one runc state are duplicates) + 1");
-    cr_assert_eq(b->n_present, 10);
+    cr_assert_eq(b->n, 14, "13 on disk (one moby bundle and one runc state are duplicates) + 1");
+    cr_assert_eq(b->n_present, 14);
     for (size_t i = 1; i < b->n; i++)
         cr_expect_lt(strcmp(b->containers[i - 1].id, b->containers[i].id), 0, "sorted, unique");
     expect_fixture_containers(&c);
@@ -383,9 +329,9 @@ Test(inventory, fixture_first_pass_is_full_and_complete)
 
     struct ag_inventory_stats st;
     ag_inventory_get_stats(h.inv, &st);
-    cr_expect_eq(st.containers, 10);
-    cr_expect_eq(st.errors, 3);
-    cr_expect_eq(st.parsed, 9);
+    cr_expect_eq(st.containers, 14);
+    cr_expect_eq(st.errors, 5);
+    cr_expect_eq(st.parsed, 13);
     cr_expect(st.host_sent);
     cr_expect_eq(st.netns_diag, 0, "a fabricated /proc has no namespaces to enter");
     cr_expect_eq(st.netns_files, 5, "dk-app, dk-priv, pm-app, ctr-app, rc-app: %zu",
@@ -404,7 +350,7 @@ Test(inventory, fixture_first_pass_is_full_and_complete)
     cr_assert_eq(host_pass(&h, &c, &extra, 1), 0);
     cr_assert_eq(c.n, 1);
     cr_expect(cap_last(&c)->complete);
-    cr_expect_eq(cap_containers(&c), 10);
+    cr_expect_eq(cap_containers(&c), 14);
     cr_expect_not_null(cap_last(&c)->host);
     cap_clear(&c);
     host_close(&h);
@@ -460,7 +406,7 @@ Test(inventory, later_passes_send_changes_and_gone_ids)
     struct cap c = {0};
     host_open(&h, dir, 600000);
     cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
-    cr_assert_eq(cap_containers(&c), 9);
+    cr_assert_eq(cap_containers(&c), 13);
     cap_clear(&c);
 
     /* dk-app's hostconfig changes (rewritten by rename, as dockerd does) */
@@ -542,7 +488,7 @@ Test(inventory, half_made_containers_and_broken_hostconfig)
     struct cap c = {0};
     host_open(&h, dir, 600000);
     cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
-    cr_expect_eq(cap_containers(&c), 9);
+    cr_expect_eq(cap_containers(&c), 13);
     cr_expect_null(cap_find(&c, NEW));
     cr_expect_null(cap_find(&c, "half"));
     cap_clear(&c);
@@ -557,6 +503,75 @@ Test(inventory, half_made_containers_and_broken_hostconfig)
     cr_assert_not_null(x, "once its config is written, it is reported");
     cr_assert_not_null(x->error);
     cr_expect_eq(strncmp(x->error, "hostconfig.json: ", 17), 0, "%s", x->error);
+    cap_clear(&c);
+    host_close(&h);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* crun's state after runc's and podman's: an id they also keep state for
+ * is theirs. Without a copy the bundle is read; a copy that is there but
+ * cannot be read is an error, not a reason to read the bundle instead. */
+Test(inventory, crun_priority_copy_and_fallback)
+{
+    char *dir = copy_fixture();
+    char *cr_status = tu_read_file(tu_fixture_path("hostroot-inv/run/crun/cr-app/status"), NULL);
+    char *cr_copy = tu_read_file(tu_fixture_path("hostroot-inv/run/crun/cr-app/config.json"), NULL);
+    cr_assert(cr_status && cr_copy);
+    cr_assert_eq(tu_write_file(dir, "run/crun/rc-app/status", cr_status), 0);
+    cr_assert_eq(tu_write_file(dir, "run/crun/rc-app/config.json", cr_copy), 0);
+    cr_assert_eq(tu_write_file(dir, "run/crun/" P "/status", cr_status), 0);
+    cr_assert_eq(tu_write_file(dir, "run/crun/cr-half/config.json", cr_copy), 0);
+    cr_assert_eq(tu_write_file(dir, "run/crun/cr-sd/config.json", cr_copy), 0);
+    cr_assert_eq(tu_write_file(dir, "run/crun/cr-sd/status",
+                               "{\"pid\": 4505, \"systemd-cgroup\": true, "
+                               "\"cgroup-path\": \"/system.slice/crun-cr-sd.scope\"}"),
+                 0);
+    cr_assert_eq(
+        tu_write_file(dir, "run/crun/cr-nobundle/status", "{\"pid\": 5, \"cgroup-path\": \"\"}"),
+        0);
+    free(cr_status);
+    free(cr_copy);
+    struct host h;
+    struct cap c = {0};
+    host_open(&h, dir, 600000);
+    cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
+    cr_expect_eq(cap_containers(&c), 15, "13 + cr-nobundle, cr-sd; no duplicate, no half-made");
+    const struct cm_container_inv *rc = cap_find(&c, "rc-app");
+    cr_assert_not_null(rc);
+    cr_expect_eq(rc->pid, 4401, "runc's record, not crun's (4501)");
+    cr_expect_str_eq(rc->user, "1000:1000");
+    const struct cm_container_inv *pm = cap_find(&c, P);
+    cr_assert_not_null(pm);
+    cr_expect_eq(pm->runtime, CM_RT_PODMAN);
+    cr_expect_null(cap_find(&c, "cr-half"), "a state dir without status is not a container");
+    const struct cm_container_inv *sd = cap_find(&c, "cr-sd");
+    cr_assert_not_null(sd, "a systemd unit's leaf (crun-cr-sd.scope) is not its id");
+    cr_expect_str_eq(sd->cgroup_path, "/system.slice/crun-cr-sd.scope");
+    cr_expect_eq(sd->pid, 4505);
+    expect_error_of(&c, "cr-nobundle", CM_RT_CUSTOM, "status",
+                    "no bundle and no config.json next to it");
+    expect_crun_containers(&c);
+    cap_clear(&c);
+
+    /* the copy goes: the bundle's (edited) config is what is left to read */
+    rm_under(dir, "run/crun/cr-app/config.json");
+    /* a copy that is a symlink is not followed, and the bundle not read */
+    char link[PATH_MAX];
+    snprintf(link, sizeof link, "%s/run/crun/cr-nocopy/config.json", dir);
+    cr_assert_eq(symlink("../../../srv/bundles/cr-app/config.json", link), 0);
+    cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
+    cr_expect_eq(cap_containers(&c), 2, "the two changed ones");
+    const struct cm_container_inv *cr = cap_find(&c, "cr-app");
+    cr_assert_not_null(cr);
+    cr_expect_null(cr->error, "%s", cr->error);
+    cr_expect_str_eq(cr->user, "0:0");
+    cr_expect_not(cm_strv_contains(&cr->cap_effective, "NET_RAW"));
+    cr_expect_eq(cr->pid, 4501);
+    expect_error_of(&c, "cr-nocopy", CM_RT_CUSTOM, "config.json", "symbolic link");
+    struct ag_inventory_stats st;
+    ag_inventory_get_stats(h.inv, &st);
+    cr_expect_eq(st.parsed, 2);
     cap_clear(&c);
     host_close(&h);
     tu_rm_rf(dir);
@@ -578,7 +593,7 @@ Test(inventory, a_refused_envelope_makes_the_next_pass_full)
     cr_assert_eq(host_pass(&h, &c, NULL, 0), 0);
     cr_assert_eq(c.n, 1);
     cr_expect(cap_last(&c)->complete, "what was refused is sent again, whole");
-    cr_expect_eq(cap_containers(&c), 9);
+    cr_expect_eq(cap_containers(&c), 13);
     cap_clear(&c);
 
     /* a container removed while its GONE entry is refused: marked gone later */
@@ -774,9 +789,10 @@ Test(inventory, real_process_in_a_real_cgroup, .fini = real_teardown)
 
     /* every runtime root points at an empty directory: only the cgroup speaks */
     real.dir = tu_mkdtemp();
-    char roots[6][PATH_MAX];
-    const char *names[6] = {"docker", "exec", "containerd", "podman", "runc", "daemon.json"};
-    for (int i = 0; i < 6; i++)
+    char roots[7][PATH_MAX];
+    const char *names[7] = {"docker", "exec", "containerd", "podman",
+                            "runc",   "crun", "daemon.json"};
+    for (int i = 0; i < 7; i++)
         snprintf(roots[i], sizeof roots[i], "%s/%s", real.dir, names[i]);
     struct cm_strlist pats = {0}, none = {0};
     char pat[128];
@@ -792,7 +808,8 @@ Test(inventory, real_process_in_a_real_cgroup, .fini = real_teardown)
                                    .containerd_state = roots[2],
                                    .podman_root = roots[3],
                                    .runc_root = roots[4],
-                                   .docker_daemon_config = roots[5],
+                                   .crun_root = roots[5],
+                                   .docker_daemon_config = roots[6],
                                    .runtime_sockets = &none,
                                    .full_interval_ms = 600000};
     struct ag_inventory *inv = NULL;
