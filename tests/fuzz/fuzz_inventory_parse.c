@@ -1,6 +1,6 @@
 /* fuzz_inventory_parse.c - feeds untrusted bytes to the agent inventory's
  * own parsers: /proc/<pid>/status, /proc/<pid>/net/tcp and tcp6, runc's
- * state.json, podman's containers.json, passwd/group lines, and a dockerd
+ * state.json, crun's status, podman's containers.json, passwd/group lines, and a dockerd
  * command line (split, then its --data-root and --config-file). The first
  * byte picks the parser, the rest is the file content, copied without a
  * terminator so reads past the end are caught. */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NPARSERS 7
+#define NPARSERS 8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,10 +28,11 @@ static void fuzz_listen(const char *buf, size_t len, bool v6)
 static void fuzz_json(const char *buf, size_t len, unsigned which)
 {
     char err[256];
-    if (which == 3) {
+    if (which == 3 || which == 7) {
         struct ag_inv_runc_state st;
-        if (ag_inv_runc_state_parse(buf, len, &st, err, sizeof err) == 0)
-            ag_inv_runc_state_free(&st);
+        int rc = which == 3 ? ag_inv_runc_state_parse(buf, len, &st, err, sizeof err)
+                            : ag_inv_crun_status_parse(buf, len, &st, err, sizeof err);
+        if (rc == 0) ag_inv_runc_state_free(&st);
         return;
     }
     struct ag_inv_podman_meta *m = NULL;
@@ -73,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3:
     case 4:
+    case 7:
         fuzz_json(buf, len, which);
         break;
     case 5:
