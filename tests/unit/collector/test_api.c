@@ -527,8 +527,17 @@ Test(api, bad_parameters_are_400_naming_them)
     expect_400("/api/v1/containers/" C1 "/metrics?step=banana", "step");
     expect_400("/api/v1/containers/" C1 "/metrics?from=0&to=1000000&step=10s", "step");
     expect_400("/api/v1/containers/" C1 "/metrics?from=2000&to=1000", "from");
-    expect_400("/api/v1/containers/4fa6e0f0c678/metrics", "id");
     expect_400("/api/v1/containers/4fa6!/metrics", "id");
+}
+
+Test(api, ambiguous_prefix_is_409)
+{
+    /* C1 and C2 share these 12 characters: not a bad request, a conflict */
+    struct resp r = get("/api/v1/containers/4fa6e0f0c678/metrics");
+    cr_assert_eq(r.status, 409, "-> %d %s", r.status, r.body);
+    cr_assert_str_eq(error_code(&r), "ambiguous");
+    cr_assert(strstr(error_message(&r), "4fa6e0f0c678"), "%s", error_message(&r));
+    resp_free(&r);
 }
 
 Test(api, not_found_and_wrong_method)
