@@ -10,6 +10,7 @@
 #define CM_WIRE_H
 
 #include "common/inventory.h"
+#include "common/logevent.h"
 #include "common/sample.h"
 
 #include <stdbool.h>
@@ -70,7 +71,9 @@ enum cm_body_kind {
     CM_BODY_HELLO,
     CM_BODY_METRICS,
     CM_BODY_HEARTBEAT,
-    CM_BODY_INVENTORY
+    CM_BODY_INVENTORY,
+    CM_BODY_EVENTS,
+    CM_BODY_POLICY_ACK
 };
 
 struct cm_envelope {
@@ -83,6 +86,8 @@ struct cm_envelope {
         struct cm_metric_batch metrics;
         struct cm_heartbeat heartbeat;
         struct cm_inventory_batch inventory;
+        struct cm_event_batch events;
+        struct cm_policy_ack policy_ack;
     } body;
 };
 
@@ -94,12 +99,13 @@ struct cm_ack {
     char reason[CM_WIRE_TEXT_MAX + 1]; /* empty when none */
 };
 
-enum cm_server_kind { CM_SERVER_NONE = 0, CM_SERVER_ACK };
+enum cm_server_kind { CM_SERVER_NONE = 0, CM_SERVER_ACK, CM_SERVER_POLICY };
 
 struct cm_server_msg {
     enum cm_server_kind kind;
     union {
         struct cm_ack ack;
+        struct cm_policy policy; /* encode: borrowed; decode: owned (cm_wire_server_close) */
     } body;
 };
 
@@ -126,6 +132,8 @@ int cm_wire_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq);
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len);
 int cm_wire_decode_server(const uint8_t *buf, size_t len, struct cm_server_msg *msg,
                           enum cm_wire_reason *reason, char *why, size_t whylen);
+/* Frees what a decoded server message owns (a Policy's rules). */
+void cm_wire_server_close(struct cm_server_msg *msg);
 
 /* One ContainerInventory on its own, for the collector to keep the exact
  * record it checked (re-evaluated later without the agent). Validated like
