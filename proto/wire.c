@@ -6,8 +6,9 @@
  * validation the encoder runs before packing. Encoding is: validate, map to
  * the generated structs (borrowing the caller's strings), pack.
  *
- * The inventory body lives in wire_inventory.c; what both files share
- * (failure reporting, the unpack path, packing) is in wire_int.h.
+ * The inventory body lives in wire_inventory.c, the log event bodies and
+ * the Policy in wire_events.c; what the files share (failure reporting, the
+ * unpack path, packing) is in wire_int.h.
  *
  * It does not log, does not know about sockets, spools or databases, and does
  * not judge sequence order across messages (the collector's ingest does). */
@@ -254,7 +255,7 @@ static int wire_check_head(struct cm_wire_ctx *c, const struct cm_envelope *env)
         return cm_wire_fail(c, CM_WIRE_BAD_VERSION, "version %u, expected %d", env->version,
                             CM_WIRE_VERSION);
     if (env->kind == CM_BODY_NONE) return cm_wire_fail(c, CM_WIRE_NO_BODY, "envelope has no body");
-    if ((unsigned)env->kind > CM_BODY_INVENTORY)
+    if ((unsigned)env->kind > CM_BODY_POLICY_ACK)
         return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)env->kind);
     if (env->seq == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "seq: must be >= 1");
     return cm_wire_check_ts(c, "sent", env->sent_ns);
@@ -277,23 +278,36 @@ static int wire_check_body(struct cm_wire_ctx *c, const struct cm_envelope *env)
         return rc;
     case CM_BODY_INVENTORY:
         return cm_wire_check_inventory(c, &env->body.inventory);
+    case CM_BODY_EVENTS:
+        return cm_wire_check_events(c, &env->body.events);
+    case CM_BODY_POLICY_ACK:
+        return cm_wire_check_policy_ack(c, &env->body.policy_ack);
     default:
         return 0; /* heartbeat: plain counters, absent = 0 */
     }
 }
 
-static int wire_check_ack(struct cm_wire_ctx *c, const struct cm_server_msg *m)
+static int wire_check_ack(struct cm_wire_ctx *c, const struct cm_ack *a)
 {
     int rc;
-    if (m->kind == CM_SERVER_NONE)
-        return cm_wire_fail(c, CM_WIRE_NO_BODY, "server message has no body");
-    if (m->kind != CM_SERVER_ACK)
-        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)m->kind);
-    const struct cm_ack *a = &m->body.ack;
     if (a->seq == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "ack.seq: must be >= 1");
     if ((rc = cm_wire_check_enum(c, "ack.status", (unsigned)a->status, CM_ACK_REJECTED + 1)) < 0)
         return rc;
     return wire_check_text(c, "ack.reason", a->reason, sizeof a->reason, false);
+}
+
+static int wire_check_server(struct cm_wire_ctx *c, const struct cm_server_msg *m)
+{
+    switch (m->kind) {
+    case CM_SERVER_NONE:
+        return cm_wire_fail(c, CM_WIRE_NO_BODY, "server message has no body");
+    case CM_SERVER_ACK:
+        return wire_check_ack(c, &m->body.ack);
+    case CM_SERVER_POLICY:
+        return cm_wire_check_policy(c, &m->body.policy);
+    default:
+        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "body: unknown kind %u", (unsigned)m->kind);
+    }
 }
 
 /* ---- unpacking under a budget ----------------------------------------- */
@@ -346,8 +360,8 @@ static int wire_unpack(struct cm_wire_ctx *c, const ProtobufCMessageDescriptor *
 /* ---- protobuf -> C ---------------------------------------------------- */
 
 /* NULL (absent optional) becomes "". */
-static int wire_copy_str(struct cm_wire_ctx *c, const char *what, char *dst, size_t size,
-                         const char *src)
+int cm_wire_copy_str(struct cm_wire_ctx *c, const char *what, char *dst, size_t size,
+                     const char *src)
 {
     size_t len = src ? strnlen(src, size) : 0;
     if (len == size)
@@ -363,9 +377,9 @@ static int wire_sample_from_pb(struct cm_wire_ctx *c, const PbSample *p, struct 
     int rc;
     c->item_name = "samples";
     c->item = (long)i;
-    if ((rc = wire_copy_str(c, "container_id", s->container_id, sizeof s->container_id,
+    if ((rc = cm_wire_copy_str(c, "container_id", s->container_id, sizeof s->container_id,
                             p->container_id)) < 0 ||
-        (rc = wire_copy_str(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path,
+        (rc = cm_wire_copy_str(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path,
                             p->cgroup_path)) < 0)
         return rc;
     c->item_name = NULL;
@@ -385,12 +399,12 @@ static int wire_hello_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Hello *
                               struct cm_hello *h)
 {
     int rc;
-    if ((rc = wire_copy_str(c, "hello.hostname", h->hostname, sizeof h->hostname, p->hostname)) <
+    if ((rc = cm_wire_copy_str(c, "hello.hostname", h->hostname, sizeof h->hostname, p->hostname)) <
             0 ||
-        (rc = wire_copy_str(c, "hello.machine_id", h->machine_id, sizeof h->machine_id,
+        (rc = cm_wire_copy_str(c, "hello.machine_id", h->machine_id, sizeof h->machine_id,
                             p->machine_id)) < 0 ||
-        (rc = wire_copy_str(c, "hello.kernel", h->kernel, sizeof h->kernel, p->kernel)) < 0 ||
-        (rc = wire_copy_str(c, "hello.agent_version", h->agent_version, sizeof h->agent_version,
+        (rc = cm_wire_copy_str(c, "hello.kernel", h->kernel, sizeof h->kernel, p->kernel)) < 0 ||
+        (rc = cm_wire_copy_str(c, "hello.agent_version", h->agent_version, sizeof h->agent_version,
                             p->agent_version)) < 0)
         return rc;
     h->cgroup_mode = (enum cm_cgroup_mode)p->cgroup_mode;
@@ -438,6 +452,10 @@ static enum cm_body_kind wire_kind_from_pb(Boxwatch__V1__Envelope__BodyCase bc)
         return CM_BODY_HEARTBEAT;
     case BOXWATCH__V1__ENVELOPE__BODY_INVENTORY:
         return CM_BODY_INVENTORY;
+    case BOXWATCH__V1__ENVELOPE__BODY_EVENTS:
+        return CM_BODY_EVENTS;
+    case BOXWATCH__V1__ENVELOPE__BODY_POLICY_ACK:
+        return CM_BODY_POLICY_ACK;
     default:
         return CM_BODY_NONE;
     }
@@ -462,6 +480,12 @@ static int wire_envelope_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Enve
     case CM_BODY_INVENTORY:
         rc = cm_wire_inventory_from_pb(c, p->inventory, &env->body.inventory);
         break;
+    case CM_BODY_EVENTS:
+        rc = cm_wire_events_from_pb(c, p->events, &env->body.events);
+        break;
+    case CM_BODY_POLICY_ACK:
+        rc = cm_wire_policy_ack_from_pb(c, p->policy_ack, &env->body.policy_ack);
+        break;
     default:
         wire_heartbeat_from_pb(p->heartbeat, &env->body.heartbeat);
         break;
@@ -474,6 +498,7 @@ void cm_wire_envelope_close(struct cm_envelope *env)
     if (!env) return;
     if (env->kind == CM_BODY_METRICS) free(env->body.metrics.samples);
     if (env->kind == CM_BODY_INVENTORY) cm_inventory_batch_free(&env->body.inventory);
+    if (env->kind == CM_BODY_EVENTS) cm_event_batch_free(&env->body.events);
     memset(env, 0, sizeof *env);
 }
 
@@ -486,10 +511,13 @@ static int wire_server_from_pb(struct cm_wire_ctx *c, const ProtobufCMessage *m,
         msg->kind = CM_SERVER_ACK;
         msg->body.ack.seq = p->ack->seq;
         msg->body.ack.status = (enum cm_ack_status)p->ack->status;
-        rc = wire_copy_str(c, "ack.reason", msg->body.ack.reason, sizeof msg->body.ack.reason,
-                           p->ack->reason);
+        rc = cm_wire_copy_str(c, "ack.reason", msg->body.ack.reason, sizeof msg->body.ack.reason,
+                              p->ack->reason);
+    } else if (p->body_case == BOXWATCH__V1__SERVER_MESSAGE__BODY_POLICY) {
+        msg->kind = CM_SERVER_POLICY;
+        rc = cm_wire_policy_from_pb(c, p->policy, &msg->body.policy);
     }
-    return rc < 0 ? rc : wire_check_ack(c, msg);
+    return rc < 0 ? rc : wire_check_server(c, msg);
 }
 
 static int wire_envelope_from_msg(struct cm_wire_ctx *c, const ProtobufCMessage *m, void *out)
@@ -502,9 +530,16 @@ static void wire_envelope_reset(void *out)
     cm_wire_envelope_close(out);
 }
 
+void cm_wire_server_close(struct cm_server_msg *msg)
+{
+    if (!msg) return;
+    if (msg->kind == CM_SERVER_POLICY) cm_policy_free(&msg->body.policy);
+    memset(msg, 0, sizeof *msg);
+}
+
 static void wire_server_reset(void *out)
 {
-    memset(out, 0, sizeof(struct cm_server_msg));
+    cm_wire_server_close(out);
 }
 
 /* Both decoders: unpack, convert and check into the zeroed `out`, release the
@@ -667,6 +702,12 @@ int cm_wire_encode_envelope(const struct cm_envelope *env, uint8_t **out, size_t
         cm_wire_inventory_to_pb(&arena, &env->body.inventory, &ib);
         p.body_case = BOXWATCH__V1__ENVELOPE__BODY_INVENTORY;
         p.inventory = &ib;
+    } else if (env->kind == CM_BODY_EVENTS) {
+        p.body_case = BOXWATCH__V1__ENVELOPE__BODY_EVENTS;
+        p.events = cm_wire_events_to_pb(&arena, &env->body.events);
+    } else if (env->kind == CM_BODY_POLICY_ACK) {
+        p.body_case = BOXWATCH__V1__ENVELOPE__BODY_POLICY_ACK;
+        p.policy_ack = cm_wire_policy_ack_to_pb(&arena, &env->body.policy_ack);
     } else {
         wire_heartbeat_to_pb(&env->body.heartbeat, &hb);
         p.body_case = BOXWATCH__V1__ENVELOPE__BODY_HEARTBEAT;
@@ -680,16 +721,24 @@ int cm_wire_encode_envelope(const struct cm_envelope *env, uint8_t **out, size_t
 int cm_wire_encode_server(const struct cm_server_msg *msg, uint8_t **out, size_t *out_len)
 {
     struct cm_wire_ctx c = CM_WIRE_CTX_INIT(NULL, 0);
+    struct cm_wire_arena arena = {0};
     Boxwatch__V1__ServerMessage p = BOXWATCH__V1__SERVER_MESSAGE__INIT;
     Boxwatch__V1__Ack ack = BOXWATCH__V1__ACK__INIT;
-    int rc = wire_check_ack(&c, msg);
+    int rc = wire_check_server(&c, msg);
     if (rc < 0) return rc;
-    ack.seq = msg->body.ack.seq;
-    ack.status = (Boxwatch__V1__Ack__Status)msg->body.ack.status;
-    ack.reason = wire_opt_str(msg->body.ack.reason);
-    p.body_case = BOXWATCH__V1__SERVER_MESSAGE__BODY_ACK;
-    p.ack = &ack;
-    return cm_wire_pack(&p.base, out, out_len);
+    if (msg->kind == CM_SERVER_POLICY) {
+        p.body_case = BOXWATCH__V1__SERVER_MESSAGE__BODY_POLICY;
+        p.policy = cm_wire_policy_to_pb(&arena, &msg->body.policy);
+    } else {
+        ack.seq = msg->body.ack.seq;
+        ack.status = (Boxwatch__V1__Ack__Status)msg->body.ack.status;
+        ack.reason = wire_opt_str(msg->body.ack.reason);
+        p.body_case = BOXWATCH__V1__SERVER_MESSAGE__BODY_ACK;
+        p.ack = &ack;
+    }
+    rc = cm_wire_pack(&p.base, out, out_len);
+    cm_wire_arena_free(&arena);
+    return rc;
 }
 
 bool cm_wire_fields_match_proto(void)

@@ -1,6 +1,7 @@
 /* wire_int.h - what the codec's files share: wire.c (envelope, hello,
- * metrics, heartbeat, acks, the unpack budget) and wire_inventory.c
- * (InventoryBatch, ContainerInventory). Not for use outside proto/; the
+ * metrics, heartbeat, acks, the unpack budget), wire_inventory.c
+ * (InventoryBatch, ContainerInventory) and wire_events.c (EventBatch,
+ * PolicyAck, Policy). Not for use outside proto/; the
  * generated protobuf-c types stay behind this line. */
 #ifndef CM_WIRE_INT_H
 #define CM_WIRE_INT_H
@@ -36,6 +37,10 @@ int cm_wire_fail(struct cm_wire_ctx *c, enum cm_wire_reason r, const char *fmt, 
 /* ns is a time after 1970 and before 2200. */
 int cm_wire_check_ts(struct cm_wire_ctx *c, const char *what, int64_t ns);
 int cm_wire_check_enum(struct cm_wire_ctx *c, const char *what, unsigned v, unsigned count);
+/* Copies src (NULL, an absent optional, becomes "") into char[size];
+ * bad_field "<what>: longer than size-1 bytes" when it does not fit. */
+int cm_wire_copy_str(struct cm_wire_ctx *c, const char *what, char *dst, size_t size,
+                     const char *src);
 
 /* Packs m into a new buffer (caller frees); CM_ETOOBIG over the message cap. */
 int cm_wire_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len);
@@ -69,5 +74,25 @@ int cm_wire_inventory_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Invento
                               struct cm_inventory_batch *b);
 void cm_wire_inventory_to_pb(struct cm_wire_arena *a, const struct cm_inventory_batch *b,
                              Boxwatch__V1__InventoryBatch *p);
+
+/* wire_events.c, the same three steps for each body: checks on the C model
+ * (both directions), conversion of the unpacked message into the zeroed
+ * C struct (on failure it may hold part of it, for its _free function),
+ * and the mapping to protobuf-c (everything from the arena, strings
+ * borrowed from the C struct). */
+int cm_wire_check_events(struct cm_wire_ctx *c, const struct cm_event_batch *b);
+int cm_wire_events_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__EventBatch *p,
+                           struct cm_event_batch *b);
+Boxwatch__V1__EventBatch *cm_wire_events_to_pb(struct cm_wire_arena *a,
+                                               const struct cm_event_batch *b);
+int cm_wire_check_policy_ack(struct cm_wire_ctx *c, const struct cm_policy_ack *a);
+int cm_wire_policy_ack_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__PolicyAck *p,
+                               struct cm_policy_ack *a);
+Boxwatch__V1__PolicyAck *cm_wire_policy_ack_to_pb(struct cm_wire_arena *a,
+                                                 const struct cm_policy_ack *ack);
+int cm_wire_check_policy(struct cm_wire_ctx *c, const struct cm_policy *p);
+int cm_wire_policy_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Policy *p,
+                           struct cm_policy *pol);
+Boxwatch__V1__Policy *cm_wire_policy_to_pb(struct cm_wire_arena *a, const struct cm_policy *pol);
 
 #endif
