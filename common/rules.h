@@ -36,6 +36,15 @@ int cm_rules_parse(const char *json, size_t len, struct cm_policy *out, char *er
 /* Validates one rule that arrived in a Policy (the same checks). */
 int cm_rule_validate(const struct cm_rule *r, char *err, size_t errlen);
 
+/* Compiles one rule's regex exactly as the matcher does (PCRE2_UTF, \C
+ * refused, capped length; a regex that matches the empty string is refused).
+ * On success *out is the caller's: free it with pcre2_code_free_8. On error
+ * CM_EPARSE with err = "regex: <reason>". (Added by the rules engineer so
+ * cm_rule_validate and agent/matcher.c compile one way.) */
+struct pcre2_real_code_8;
+int cm_rule_regex_compile(const char *regex, struct pcre2_real_code_8 **out, char *err,
+                          size_t errlen);
+
 /* The rule set as the rules file's JSON (for the API). NULL on OOM. */
 struct cJSON *cm_rules_to_json(const struct cm_policy *p);
 

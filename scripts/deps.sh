@@ -4,7 +4,7 @@
 #   scripts/deps.sh [--runtime]   --runtime adds the container engine packages
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-      libuv1-dev libcjson-dev libpq-dev libcriterion-dev libhttp-parser-dev zlib1g-dev
+      libuv1-dev libcjson-dev libpcre2-dev libpq-dev libcriterion-dev libhttp-parser-dev zlib1g-dev
       postgresql postgresql-client curl jq)
 [ "${1:-}" = --runtime ] && pkgs+=(docker.io busybox-static runc)
 missing=()
