@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EV_NAME_MAX 64       /* field keys, tags, group_by */
-#define EV_TITLE_MAX 256     /* a rule's title */
-#define EV_WINDOW_MAX 86400u /* a threshold's window, seconds */
-#define EV_DIGITS_MAX 20     /* of a uint64 in a file_key */
+#define EV_NAME_MAX 64                                  /* field keys, tags, group_by */
+#define EV_TITLE_MAX 256                                /* a rule's title */
+#define EV_WINDOW_MAX 86400u                            /* a threshold's window, seconds */
+#define EV_DIGITS_MAX 20                                /* of a uint64 in a file_key */
 #define EV_SOURCES_ALL ((1u << CM_LOG_SRC__COUNT) - 2u) /* every kind but UNKNOWN */
 
 typedef Boxwatch__V1__LogSource PbSource;
@@ -139,8 +139,8 @@ static int ev_check_fields(struct cm_wire_ctx *c, const struct cm_kv *kv, size_t
 {
     int rc = ev_check_list(c, "fields", kv, n, CM_LOG_FIELDS_MAX);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if ((rc = ev_check_str(c, "fields", (long)i, "key", kv[i].key, EV_NAME_MAX,
-                               EV_NONEMPTY)) == 0)
+        if ((rc = ev_check_str(c, "fields", (long)i, "key", kv[i].key, EV_NAME_MAX, EV_NONEMPTY)) ==
+            0)
             rc = ev_check_str(c, "fields", (long)i, "value", kv[i].value, CM_LOG_FIELD_MAX,
                               EV_OPTIONAL);
     }
@@ -154,8 +154,7 @@ static int ev_check_event(struct cm_wire_ctx *c, const void *item)
     if ((rc = cm_wire_check_ts(c, "ts", e->ts_ns)) < 0 ||
         (rc = ev_check_rule_id(c, "rule_id", e->rule_id, sizeof e->rule_id)) < 0 ||
         (rc = ev_check_source(c, &e->source)) < 0 ||
-        (rc = ev_check_str(c, "message", -1, NULL, e->message, CM_LOG_MESSAGE_MAX, EV_PRESENT)) <
-            0)
+        (rc = ev_check_str(c, "message", -1, NULL, e->message, CM_LOG_MESSAGE_MAX, EV_PRESENT)) < 0)
         return rc;
     return ev_check_fields(c, e->fields, e->n_fields);
 }
@@ -321,8 +320,7 @@ static int ev_event_from_pb(struct cm_wire_ctx *c, const PbEvent *p, struct cm_l
         (rc = ev_source_from_pb(c, p->source, &e->source)) < 0)
         return rc;
     /* In the C struct 0 means "not a threshold rule", so a sent 0 has no meaning. */
-    if (p->has_count && p->count == 0)
-        return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "count: 0 sent");
+    if (p->has_count && p->count == 0) return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "count: 0 sent");
     e->ts_ns = p->ts_unix_ns;
     e->rule_version = p->rule_version;
     e->offset = p->offset;
@@ -514,7 +512,7 @@ Boxwatch__V1__EventBatch *cm_wire_events_to_pb(struct cm_wire_arena *a,
 }
 
 Boxwatch__V1__PolicyAck *cm_wire_policy_ack_to_pb(struct cm_wire_arena *a,
-                                                 const struct cm_policy_ack *ack)
+                                                  const struct cm_policy_ack *ack)
 {
     Boxwatch__V1__PolicyAck *p = cm_wire_arena_alloc(a, 1, sizeof *p);
     boxwatch__v1__policy_ack__init(p);
