@@ -378,9 +378,9 @@ static int wire_sample_from_pb(struct cm_wire_ctx *c, const PbSample *p, struct 
     c->item_name = "samples";
     c->item = (long)i;
     if ((rc = cm_wire_copy_str(c, "container_id", s->container_id, sizeof s->container_id,
-                            p->container_id)) < 0 ||
+                               p->container_id)) < 0 ||
         (rc = cm_wire_copy_str(c, "cgroup_path", s->cgroup_path, sizeof s->cgroup_path,
-                            p->cgroup_path)) < 0)
+                               p->cgroup_path)) < 0)
         return rc;
     c->item_name = NULL;
     c->item = -1;
@@ -402,10 +402,10 @@ static int wire_hello_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Hello *
     if ((rc = cm_wire_copy_str(c, "hello.hostname", h->hostname, sizeof h->hostname, p->hostname)) <
             0 ||
         (rc = cm_wire_copy_str(c, "hello.machine_id", h->machine_id, sizeof h->machine_id,
-                            p->machine_id)) < 0 ||
+                               p->machine_id)) < 0 ||
         (rc = cm_wire_copy_str(c, "hello.kernel", h->kernel, sizeof h->kernel, p->kernel)) < 0 ||
         (rc = cm_wire_copy_str(c, "hello.agent_version", h->agent_version, sizeof h->agent_version,
-                            p->agent_version)) < 0)
+                               p->agent_version)) < 0)
         return rc;
     h->cgroup_mode = (enum cm_cgroup_mode)p->cgroup_mode;
     /* In the C struct 0 means "not sent", so a sent 0 cannot be represented. */

@@ -89,7 +89,7 @@ int cm_wire_check_policy_ack(struct cm_wire_ctx *c, const struct cm_policy_ack *
 int cm_wire_policy_ack_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__PolicyAck *p,
                                struct cm_policy_ack *a);
 Boxwatch__V1__PolicyAck *cm_wire_policy_ack_to_pb(struct cm_wire_arena *a,
-                                                 const struct cm_policy_ack *ack);
+                                                  const struct cm_policy_ack *ack);
 int cm_wire_check_policy(struct cm_wire_ctx *c, const struct cm_policy *p);
 int cm_wire_policy_from_pb(struct cm_wire_ctx *c, const Boxwatch__V1__Policy *p,
                            struct cm_policy *pol);
