@@ -40,6 +40,7 @@ struct ag_client {
     struct ag_client_stats stats;
     ag_client_connect_cb on_connect;
     ag_client_ack_cb on_ack;
+    ag_client_policy_cb on_policy;
     ag_client_refused_cb on_refused;
     void *data;
     struct cm_ratelimit rl_auth, rl_handshake, rl_conn, rl_bad;
@@ -89,6 +90,12 @@ static void ag_client_handle_message(struct ag_client *c, const void *data, size
             cm_warn(AG_CLIENT_MOD, "undecodable message from collector",
                     "reason=%s why=\"%s\" suppressed=%u", cm_wire_reason_name(reason), why,
                     suppressed);
+        return;
+    }
+    if (msg.kind == CM_SERVER_POLICY) {
+        c->stats.policies++;
+        if (c->on_policy) c->on_policy(c->data, &msg.body.policy);
+        cm_wire_server_close(&msg);
         return;
     }
     if (msg.kind != CM_SERVER_ACK) return;
@@ -298,6 +305,7 @@ int ag_client_new(uv_loop_t *loop, const struct ag_client_opts *opts, struct ag_
     c->on_connect = opts->on_connect;
     c->on_ack = opts->on_ack;
     c->on_refused = opts->on_refused;
+    c->on_policy = opts->on_policy;
     c->data = opts->data;
     snprintf(c->public_z85, sizeof c->public_z85, "%s", opts->keys->public_z85);
     int rc = ag_client_open_sockets(c, opts, err, errlen);

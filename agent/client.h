@@ -32,6 +32,9 @@
 typedef void (*ag_client_connect_cb)(void *data);
 /* Called on the loop thread for each Ack; ack is borrowed for the call. */
 typedef void (*ag_client_ack_cb)(void *data, const struct cm_ack *ack);
+/* Called on the loop thread for each Policy (detection rules) the collector
+ * pushes; p is borrowed for the call. */
+typedef void (*ag_client_policy_cb)(void *data, const struct cm_policy *p);
 /* Called when the collector's ZAP handler refused our key (already logged);
  * ZeroMQ keeps retrying, so a long-running caller can ignore it. */
 typedef void (*ag_client_refused_cb)(void *data);
@@ -43,6 +46,7 @@ struct ag_client_opts {
     ag_client_connect_cb on_connect; /* may be NULL */
     ag_client_ack_cb on_ack;         /* may be NULL */
     ag_client_refused_cb on_refused; /* may be NULL */
+    ag_client_policy_cb on_policy;   /* may be NULL */
     void *data;                      /* passed to the callbacks */
 };
 
@@ -53,6 +57,7 @@ struct ag_client_stats {
     uint64_t connects;     /* successful handshakes */
     uint64_t bad_messages; /* server messages that did not decode */
     uint64_t refused;      /* handshakes refused by the collector (key not enrolled) */
+    uint64_t policies;     /* Policy messages received */
 };
 
 struct ag_client;

@@ -70,6 +70,7 @@ struct ag_sender {
     struct ag_sender_stats stats;
     ag_sender_refused_cb on_refused;
     ag_sender_progress_cb on_progress;
+    ag_sender_policy_cb on_policy;
     void *data;
     struct cm_ratelimit rl_reject, rl_timeout, rl_spool, rl_drop, rl_send, rl_sync;
 };
@@ -444,6 +445,26 @@ int ag_sender_heartbeat(struct ag_sender *s, uint64_t containers)
     return rc;
 }
 
+int ag_sender_policy_ack(struct ag_sender *s, const struct cm_policy_ack *ack)
+{
+    if (s->closing) return -ESHUTDOWN;
+    if (!ag_client_is_connected(s->client)) return -ENOTCONN;
+    ag_sender_pump(s); /* Hello first: the collector knows the agent by then */
+    if (s->hello_due) return -EAGAIN;
+    struct cm_envelope env = {.kind = CM_BODY_POLICY_ACK};
+    env.body.policy_ack = *ack;
+    int rc = ag_sender_send_unspooled(s, &env);
+    if (rc < 0 && rc != -ENOTCONN && rc != -EAGAIN) ag_sender_log_send_error(s, "policy ack", rc);
+    return rc;
+}
+
+uint64_t ag_sender_acked_floor(const struct ag_sender *s)
+{
+    struct ag_spool_stats st;
+    ag_spool_get_stats(s->spool, &st);
+    return st.floor_seq;
+}
+
 bool ag_sender_is_drained(const struct ag_sender *s)
 {
     struct ag_spool_stats st;
@@ -519,6 +540,12 @@ static int ag_sender_open_state(struct ag_sender *s, const struct ag_sender_opts
     return 0;
 }
 
+static void ag_sender_on_policy(void *data, const struct cm_policy *p)
+{
+    struct ag_sender *s = data;
+    if (s->on_policy) s->on_policy(s->data, p);
+}
+
 static int ag_sender_open_client(struct ag_sender *s, const struct ag_sender_opts *o, char *err,
                                  size_t errlen)
 {
@@ -529,6 +556,7 @@ static int ag_sender_open_client(struct ag_sender *s, const struct ag_sender_opt
         .on_connect = ag_sender_on_connect,
         .on_ack = ag_sender_on_ack,
         .on_refused = ag_sender_on_refused,
+        .on_policy = ag_sender_on_policy,
         .data = s,
     };
     return ag_client_new(s->loop, &co, &s->client, err, errlen);
@@ -547,6 +575,7 @@ int ag_sender_new(uv_loop_t *loop, const struct ag_sender_opts *opts, struct ag_
     if (opts->hello) s->hello = *opts->hello;
     s->on_refused = opts->on_refused;
     s->on_progress = opts->on_progress;
+    s->on_policy = opts->on_policy;
     s->data = opts->data;
     if (s->window > AG_SENDER_WINDOW_MAX) {
         snprintf(err, errlen, "config key 'window': at most %d", AG_SENDER_WINDOW_MAX);

@@ -35,6 +35,8 @@
 typedef void (*ag_sender_refused_cb)(void *data);
 /* Called after each ack or drop that changed the pending count. */
 typedef void (*ag_sender_progress_cb)(void *data);
+/* Called for each Policy the collector pushes (borrowed for the call). */
+typedef void (*ag_sender_policy_cb)(void *data, const struct cm_policy *p);
 
 struct ag_sender_opts {
     const char *state_dir;         /* seq store and spool/ live here */
@@ -49,6 +51,7 @@ struct ag_sender_opts {
     uint64_t ack_timeout_ms;           /* 0 = default */
     ag_sender_refused_cb on_refused;   /* may be NULL */
     ag_sender_progress_cb on_progress; /* may be NULL */
+    ag_sender_policy_cb on_policy;     /* may be NULL */
     void *data;
 };
 
@@ -92,6 +95,12 @@ int ag_sender_submit(struct ag_sender *s, struct cm_envelope *env, uint32_t samp
 /* Sends a Heartbeat built from the spool's counters (not spooled). Returns
  * 0, or -ENOTCONN / -EAGAIN when it was skipped (disconnected, queue full). */
 int ag_sender_heartbeat(struct ag_sender *s, uint64_t containers);
+/* Answers a Policy (not spooled: the collector pushes the policy again on
+ * every connect). 0, or -ENOTCONN / -EAGAIN when it could not be sent now. */
+int ag_sender_policy_ack(struct ag_sender *s, const struct cm_policy_ack *ack);
+/* Every seq below this is acked (or dropped by a full spool and counted):
+ * data read up to an envelope below it never needs reading again. */
+uint64_t ag_sender_acked_floor(const struct ag_sender *s);
 void ag_sender_get_stats(const struct ag_sender *s, struct ag_sender_stats *out);
 /* True when nothing spooled is waiting for an ack. */
 bool ag_sender_is_drained(const struct ag_sender *s);

@@ -12,6 +12,8 @@
  *                  max_waiting records how many were held at once
  *   restart_after  after the Nth (unanswered) the socket is closed and bound
  *                  again on the same port; later ones are answered
+ * With `policy` set, a Policy message follows the Ack of every Hello, as the
+ * collector pushes its rules; PolicyAcks are recorded (policy_ack).
  * Header-only (static functions) so the agent's tests share it without a
  * separate library; it is not a test file of its own. */
 #ifndef BW_TEST_CURVE_ROUTER_H
@@ -59,6 +61,9 @@ struct tr_router {
     size_t samples[TR_MAX];
     char hostname[CM_WIRE_HOSTNAME_MAX + 1];
     struct cm_heartbeat hb; /* the last Heartbeat */
+    const struct cm_policy *policy; /* pushed after each Hello when set */
+    struct cm_policy_ack policy_ack; /* the last PolicyAck */
+    atomic_int policy_acks;
     atomic_int heartbeats;
     size_t metrics;     /* metrics envelopes received */
     size_t restart_at;  /* n when the socket was closed (0 = never) */
@@ -86,6 +91,21 @@ static void tr_router_reply(struct tr_router *r, const void *id, size_t idlen, u
         return;
     }
     zmq_send(r->sock, id, idlen, ZMQ_SNDMORE);
+    zmq_send(r->sock, buf, len, 0);
+    free(buf);
+}
+
+static void tr_router_push_policy(struct tr_router *r, zmq_msg_t *id)
+{
+    struct cm_server_msg msg = {.kind = CM_SERVER_POLICY};
+    msg.body.policy = *r->policy;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (cm_wire_encode_server(&msg, &buf, &len) < 0) {
+        r->bad++;
+        return;
+    }
+    zmq_send(r->sock, zmq_msg_data(id), zmq_msg_size(id), ZMQ_SNDMORE);
     zmq_send(r->sock, buf, len, 0);
     free(buf);
 }
@@ -163,11 +183,16 @@ static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body
         r->hb = env.body.heartbeat;
         atomic_fetch_add(&r->heartbeats, 1);
     }
+    if (env.kind == CM_BODY_POLICY_ACK) {
+        r->policy_ack = env.body.policy_ack;
+        atomic_fetch_add(&r->policy_acks, 1);
+    }
     if (!r->silent) {
         if (env.kind == CM_BODY_METRICS)
             tr_router_answer_metrics(r, id, env.seq);
         else
             tr_router_reply(r, zmq_msg_data(id), zmq_msg_size(id), env.seq, r->answer);
+        if (env.kind == CM_BODY_HELLO && r->policy) tr_router_push_policy(r, id);
     }
     cm_wire_envelope_close(&env);
 }

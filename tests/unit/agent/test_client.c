@@ -26,6 +26,11 @@ struct harness {
     enum cm_ack_status status[8];
     bool timed_out;
     int send_rc[2];
+    /* policy test: what on_policy saw */
+    int policies;
+    uint32_t policy_version;
+    size_t policy_rules;
+    char first_rule[CM_RULE_ID_MAX + 1];
 };
 
 static void send_env(struct harness *h, struct cm_envelope *env, int slot)
@@ -81,6 +86,21 @@ static void on_ack(void *data, const struct cm_ack *ack)
     if (++h->acks == 2) finish(h);
 }
 
+static void on_policy(void *data, const struct cm_policy *p)
+{
+    struct harness *h = data;
+    h->policies++;
+    h->policy_version = p->version;
+    h->policy_rules = p->n;
+    if (p->n) snprintf(h->first_rule, sizeof h->first_rule, "%s", p->rules[0].id);
+    struct cm_envelope ack = {
+        .version = 1, .seq = 3, .sent_ns = cm_time_now_ns(), .kind = CM_BODY_POLICY_ACK};
+    ack.body.policy_ack.version = p->version;
+    ack.body.policy_ack.accepted = true;
+    ack.body.policy_ack.rules_compiled = (uint32_t)p->n;
+    send_env(h, &ack, 0);
+}
+
 static void on_guard(uv_timer_t *t)
 {
     struct harness *h = t->data;
@@ -103,6 +123,7 @@ static void run_client(struct harness *h, const char *endpoint, const char *serv
                                   .keys = &mine,
                                   .on_connect = on_connect,
                                   .on_ack = on_ack,
+                                  .on_policy = on_policy,
                                   .data = h};
     cr_assert_eq(ag_client_new(&h->loop, &opts, &h->client, err, sizeof err), 0, "%s", err);
     cr_assert(!ag_client_is_connected(h->client));
@@ -135,6 +156,40 @@ Test(client, hello_envelope_and_acks_over_curve)
     cr_assert_str_eq(r.hostname, "test-host");
     cr_assert_eq(r.kinds[1], CM_BODY_METRICS);
     cr_assert_eq(r.samples[1], 1);
+}
+
+Test(client, policy_pushed_after_hello_reaches_the_callback)
+{
+    struct cm_rule rules[2] = {0};
+    snprintf(rules[0].id, sizeof rules[0].id, "ssh.failed_password");
+    rules[0].title = "SSH failed password";
+    snprintf(rules[0].severity, sizeof rules[0].severity, "medium");
+    rules[0].sources = 1u << CM_LOG_SRC_AUTH;
+    rules[0].regex = "Failed password for (?<user>\\S+)";
+    snprintf(rules[1].id, sizeof rules[1].id, "kernel.oom_kill");
+    rules[1].title = "OOM kill";
+    snprintf(rules[1].severity, sizeof rules[1].severity, "high");
+    rules[1].regex = "Out of memory: Killed process";
+    struct cm_policy pol = {.version = 7, .rules = rules, .n = 2};
+    struct tr_router r = {.answer = CM_ACK_STORED, .policy = &pol};
+    tr_router_start(&r);
+    struct harness h = {0};
+    run_client(&h, r.endpoint, r.keys.public_z85, 15000);
+    /* the PolicyAck was sent before the second ack closed the client */
+    for (int i = 0; i < 200 && atomic_load(&r.policy_acks) == 0; i++)
+        usleep(10 * 1000);
+    tr_router_stop(&r);
+
+    cr_assert(!h.timed_out, "no acks within 15 s");
+    cr_assert_eq(r.bad, 0);
+    cr_assert_eq(h.policies, 1, "one Policy per Hello");
+    cr_assert_eq(h.policy_version, 7);
+    cr_assert_eq(h.policy_rules, 2);
+    cr_assert_str_eq(h.first_rule, "ssh.failed_password");
+    cr_assert_eq(atomic_load(&r.policy_acks), 1);
+    cr_assert_eq(r.policy_ack.version, 7);
+    cr_assert(r.policy_ack.accepted);
+    cr_assert_eq(r.policy_ack.rules_compiled, 2);
 }
 
 Test(client, wrong_server_key_never_connects)
