@@ -48,21 +48,23 @@ enum ev_need { EV_OPTIONAL, EV_PRESENT, EV_NONEMPTY };
 static int ev_check_str(struct cm_wire_ctx *c, const char *what, long idx, const char *sub,
                         const char *s, size_t max, enum ev_need need)
 {
+    char problem_buf[48];
     const char *problem = NULL;
     size_t len = s ? strnlen(s, max + 1) : 0;
     if (!s && need != EV_OPTIONAL)
         problem = "missing";
-    else if (len > max)
-        problem = "too long";
-    else if (s && len == 0 && need == EV_NONEMPTY)
+    else if (len > max) {
+        snprintf(problem_buf, sizeof problem_buf, "longer than %zu bytes", max);
+        problem = problem_buf;
+    } else if (s && len == 0 && need == EV_NONEMPTY)
         problem = "empty";
     else if (s && cm_wire_check_utf8(s, len) < 0)
         problem = "not valid UTF-8";
     if (!problem) return 0;
     char at[24] = "";
     if (idx >= 0) snprintf(at, sizeof at, "[%ld]", idx);
-    return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s%s%s%s: %s (at most %zu bytes)", what, at,
-                        sub ? "." : "", sub ? sub : "", problem, max);
+    return cm_wire_fail(c, CM_WIRE_BAD_FIELD, "%s%s%s%s: %s", what, at, sub ? "." : "",
+                        sub ? sub : "", problem);
 }
 
 static int ev_check_count(struct cm_wire_ctx *c, const char *what, size_t n, size_t max)

@@ -459,7 +459,7 @@ Test(wire_events, decoder_rejects_each_broken_event_field)
         {7, "caf\xc3", 0, "events[0].message: not valid UTF-8"},
         {7, "\xed\xa0\x80", 0, "message: not valid UTF-8"}, /* a surrogate */
         {8, "", 0, "events[0].fields[0].key: empty"},
-        {8, r65, 0, "fields[0].key: too long (at most 64 bytes)"},
+        {8, r65, 0, "fields[0].key: longer than 64 bytes"},
         {9, "\xc0\xaf", 0, "fields[0].value: not valid UTF-8"},
         {10, NULL, 0, "events[0].count: 0 sent"},
     };
@@ -551,11 +551,11 @@ Test(wire_events, decoder_caps_strings_at_their_limits)
         const char *why;
     } cases[] = {
         {0, CM_LOG_MESSAGE_MAX, CM_WIRE_OK, NULL},
-        {0, CM_LOG_MESSAGE_MAX + 1, CM_WIRE_BAD_FIELD, "events[0].message: too long (at most 4096"},
+        {0, CM_LOG_MESSAGE_MAX + 1, CM_WIRE_BAD_FIELD, "events[0].message: longer than 4096 bytes"},
         {1, CM_INV_STR_MAX, CM_WIRE_OK, NULL},
-        {1, CM_INV_STR_MAX + 1, CM_WIRE_BAD_FIELD, "events[0].source.path: too long"},
+        {1, CM_INV_STR_MAX + 1, CM_WIRE_BAD_FIELD, "events[0].source.path: longer than 4096 bytes"},
         {2, CM_LOG_FIELD_MAX, CM_WIRE_OK, NULL},
-        {2, CM_LOG_FIELD_MAX + 1, CM_WIRE_BAD_FIELD, "fields[0].value: too long (at most 1024"},
+        {2, CM_LOG_FIELD_MAX + 1, CM_WIRE_BAD_FIELD, "fields[0].value: longer than 1024 bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *s = rep('x', cases[i].n);
@@ -741,7 +741,7 @@ Test(wire_events, decoder_rejects_each_broken_rule_field)
         {0, "ssh:x", 0, "rules[0].id: not"},
         {0, r65, 0, "rules[0].id: longer than 64 bytes"},
         {1, "", 0, "rules[0].title: empty"},
-        {1, t257, 0, "rules[0].title: too long (at most 256"},
+        {1, t257, 0, "rules[0].title: longer than 256 bytes"},
         {1, "\xf5\x80\x80\x80", 0, "rules[0].title: not valid UTF-8"},
         {2, "urgent", 0, "rules[0].severity: not one of info, low, medium, high, critical"},
         {2, "", 0, "rules[0].severity: not one of"},
@@ -751,14 +751,14 @@ Test(wire_events, decoder_rejects_each_broken_rule_field)
         {3, NULL, CM_LOG_SRC__COUNT, "rules[0].sources[0]: unknown value 6"},
         {4, NULL, 0, "rules[0].sources[1]: auth listed twice"},
         {5, "", 0, "rules[0].regex: empty"},
-        {5, x4097, 0, "rules[0].regex: too long (at most 4096"},
+        {5, x4097, 0, "rules[0].regex: longer than 4096 bytes"},
         {6, NULL, 0, "rules[0].threshold.count: must be >= 1"},
         {7, NULL, 0, "rules[0].threshold.window_seconds: 0 not in 1..86400"},
         {7, NULL, 86401, "rules[0].threshold.window_seconds: 86401 not in 1..86400"},
         {8, "", 0, "rules[0].threshold.group_by: empty"},
-        {8, r65, 0, "rules[0].threshold.group_by: too long (at most 64"},
+        {8, r65, 0, "rules[0].threshold.group_by: longer than 64 bytes"},
         {9, "", 0, "rules[0].tags[0]: empty"},
-        {9, r65, 0, "rules[0].tags[0]: too long (at most 64"},
+        {9, r65, 0, "rules[0].tags[0]: longer than 64 bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct raw_rule r = raw_rule_ok();
