@@ -67,6 +67,8 @@ struct ag_tail_opts {
 
 struct ag_tail;
 
+/* loop may be NULL: no watchers or timers, the caller calls ag_tail_poll
+ * (benchmarks, tools). Caller frees with ag_tail_free. */
 int ag_tail_new(uv_loop_t *loop, const struct ag_tail_opts *opts, struct ag_tail **out, char *err,
                 size_t errlen);
 /* Replaces the set of sources (paths not in the new set stop being
@@ -74,6 +76,9 @@ int ag_tail_new(uv_loop_t *loop, const struct ag_tail_opts *opts, struct ag_tail
 int ag_tail_set_sources(struct ag_tail *t, const struct ag_tail_source *src, size_t n);
 /* Reads whatever is new in every source now (also called by the watchers). */
 void ag_tail_poll(struct ag_tail *t);
+/* Whether the last poll left a file unread past its read budget (with a
+ * loop, another poll is already scheduled; without one, poll again). */
+bool ag_tail_has_pending(const struct ag_tail *t);
 /* Everything of file_key before offset is acknowledged: persist it. */
 int ag_tail_commit(struct ag_tail *t, const char *file_key, uint64_t offset);
 /* Per-source volume since the last call (lines, bytes, truncated, invalid);
