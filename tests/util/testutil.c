@@ -31,6 +31,20 @@ const char *tu_fixture_path(const char *rel)
     return path;
 }
 
+const char *tu_source_path(const char *rel)
+{
+    static char path[4096];
+    const char *root = getenv("BOXWATCH_SOURCE_DIR");
+    const char *cut = strstr(__FILE__, "/tests/util/");
+    if (root && *root)
+        snprintf(path, sizeof path, "%s/%s", root, rel);
+    else if (cut)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(cut - __FILE__), __FILE__, rel);
+    else
+        snprintf(path, sizeof path, "%s", rel);
+    return path;
+}
+
 char *tu_mkdtemp(void)
 {
     char tmpl[] = "/tmp/bwtest.XXXXXX";

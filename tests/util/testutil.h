@@ -11,6 +11,9 @@
 const char *tu_corpus_path(const char *rel);
 /* Path under tests/fixtures. Static buffer. */
 const char *tu_fixture_path(const char *rel);
+/* Path in the source tree (BOXWATCH_SOURCE_DIR, as ctest sets it, else the
+ * tree this helper was built from) joined with rel. Static buffer. */
+const char *tu_source_path(const char *rel);
 /* Makes a fresh temporary directory; caller removes it with tu_rm_rf. */
 char *tu_mkdtemp(void);
 int tu_rm_rf(const char *path);

@@ -160,17 +160,9 @@ Test(rules, compile_shares_the_matcher_options)
     free(big);
 }
 
-/* ctest sets BOXWATCH_SOURCE_DIR; run by hand, the tree is found from here. */
 static char *read_builtin(size_t *len)
 {
-    char path[4096];
-    const char *src = getenv("BOXWATCH_SOURCE_DIR");
-    const char *cut = strstr(__FILE__, "/tests/unit/");
-    if (src)
-        snprintf(path, sizeof path, "%s/rules/builtin.json", src);
-    else
-        snprintf(path, sizeof path, "%.*s/rules/builtin.json", cut ? (int)(cut - __FILE__) : 1,
-                 cut ? __FILE__ : ".");
+    const char *path = tu_source_path("rules/builtin.json");
     char *text = tu_read_file(path, len);
     cr_assert(text, "cannot read %s", path);
     return text;
