@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
-PARTS=${BENCH_PARTS:-"decode agent ingest api"}
+PARTS=${BENCH_PARTS:-"decode agent ingest api logs"}
 
 scripts/deps.sh --runtime
 export DEBIAN_FRONTEND=noninteractive
@@ -53,7 +53,8 @@ jq -s --argjson cores "$(nproc)" --arg quick "$QUICK" --arg date "$(date -u +%FT
     agent_floor_ratio: null, agent_cpu_pct: null, agent_rss_kb: null,
     netdata_cpu_pct: null, netdata_rss_kb: null,
     ingest_samples_per_s: null, copy_ceiling_samples_per_s: null, ingest_ratio: null,
-    api_p99_ms_containers: null, api_p99_ms_metrics: null, decode_samples_per_s: null }
+    api_p99_ms_containers: null, api_p99_ms_metrics: null, decode_samples_per_s: null,
+    logs_match_lines_per_s: null, logs_floor_lines_per_s: null, logs_floor_ratio: null }
   + (map(.summary) | add // {})
   + { benchmarks: (map(.benchmarks) | add // []) }' "${results[@]}" >bench-results.json
 
