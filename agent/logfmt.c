@@ -289,16 +289,42 @@ static int ag_two_digits(const char *s, int *out)
     return 0;
 }
 
-/* Local time of year/tm fields; CM_ERANGE when the day does not exist. */
-static int ag_syslog_mktime(struct tm *tm, int year, int64_t *ts_ns)
+/* Local time of the tm fields in year; CM_ERANGE when the day does not
+ * exist. The fields as UTC, less the zone's offset at that instant: mktime
+ * re-reads the zone on every call (10x slower per line). Only the hour a
+ * DST change repeats or skips can come out an hour off. */
+static int ag_syslog_mktime(const struct tm *tm, int year, int64_t *ts_ns)
 {
     if (tm->tm_mday > ag_days_in_month(year, tm->tm_mon)) return CM_ERANGE;
-    struct tm x = *tm;
-    x.tm_year = year - 1900;
-    x.tm_isdst = -1;
-    time_t t = mktime(&x);
-    if (t == (time_t)-1) return CM_ERANGE;
-    *ts_ns = (int64_t)t * CM_NS_PER_SEC;
+    /* zone offsets change at quarter hours: one lookup per quarter (per thread) */
+    static _Thread_local time_t cached_q = -1;
+    static _Thread_local long cached_off;
+    struct tm loc;
+    time_t t = (time_t)(cm_time_days_from_civil(year, (unsigned)tm->tm_mon + 1,
+                                                 (unsigned)tm->tm_mday) * 86400 +
+                        tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec);
+    if (t / 900 != cached_q) {
+        if (!localtime_r(&t, &loc)) return CM_ERANGE;
+        cached_q = t / 900;
+        cached_off = loc.tm_gmtoff;
+    }
+    *ts_ns = ((int64_t)t - cached_off) * CM_NS_PER_SEC;
+    return 0;
+}
+
+/* The local year at now_ns, looked up once per minute (per thread). */
+static int ag_syslog_year(int64_t now_ns, int *year)
+{
+    static _Thread_local time_t cached_min = -1;
+    static _Thread_local int cached_year;
+    time_t now = (time_t)(now_ns / CM_NS_PER_SEC);
+    struct tm tm;
+    if (now / 60 != cached_min) {
+        if (!localtime_r(&now, &tm)) return CM_ERANGE;
+        cached_min = now / 60;
+        cached_year = tm.tm_year + 1900;
+    }
+    *year = cached_year;
     return 0;
 }
 
@@ -317,10 +343,8 @@ int ag_logfmt_syslog_time(const char *s, size_t len, int64_t now_ns, int64_t *ts
         ag_two_digits(s + 13, &tm.tm_sec) < 0)
         return CM_EPARSE;
     if (tm.tm_mday < 1 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) return CM_ERANGE;
-    time_t now = (time_t)(now_ns / CM_NS_PER_SEC);
-    struct tm now_tm;
-    if (!localtime_r(&now, &now_tm)) return CM_ERANGE;
-    int year = now_tm.tm_year + 1900;
+    int year;
+    if (ag_syslog_year(now_ns, &year) < 0) return CM_ERANGE;
     int64_t ts;
     int rc = ag_syslog_mktime(&tm, year, &ts);
     if (rc < 0 || ts > now_ns + 86400 * CM_NS_PER_SEC) rc = ag_syslog_mktime(&tm, year - 1, &ts);
@@ -368,11 +392,24 @@ static size_t ag_utf8_seq(const unsigned char *s, size_t left)
     return need;
 }
 
+/* Whether 8 bytes are all ASCII and none is NUL. */
+static bool ag_ascii8(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    const uint64_t lo = UINT64_C(0x0101010101010101), hi = UINT64_C(0x8080808080808080);
+    return ((v | ((v - lo) & ~v)) & hi) == 0;
+}
+
 size_t ag_logfmt_sanitize(char *s, size_t len)
 {
     unsigned char *u = (unsigned char *)s;
     size_t replaced = 0, i = 0;
     while (i < len) {
+        if (len - i >= 8 && ag_ascii8(u + i)) {
+            i += 8;
+            continue;
+        }
         if (u[i] >= 0x01 && u[i] < 0x80) {
             i++;
             continue;

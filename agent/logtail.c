@@ -55,7 +55,7 @@ static void ag_tail_emit(struct ag_tail *t, struct ag_tail_src *s, struct ag_tai
     ag_logfmt_sanitize(text, len);
     text[len] = '\0';
     struct cm_log_source src = s->tmpl;
-    snprintf(src.stream, sizeof src.stream, "%s", stream);
+    memcpy(src.stream, stream, sizeof src.stream); /* always a char[8] */
     memcpy(src.file_key, f->key, sizeof src.file_key);
     struct ag_tail_line line = {.source = &src, .offset = off, .end_offset = end, .text = text,
                                 .len = len, .ts_ns = ts, .truncated = cut};
@@ -107,7 +107,8 @@ static void ag_tail_raw(struct ag_tail *t, struct ag_tail_src *s, struct ag_tail
     if (len > 0 && f->rec.data[len - 1] == '\r' && !f->rec_cut) len--;
     int64_t ts = 0;
     if (ag_logfmt_line_time(f->rec.data, len, t->now_ns, &ts) < 0) ts = 0;
-    ag_tail_emit(t, s, f, f->rec_start, end, f->rec.data, len, f->rec_cut, ts, "");
+    static const char no_stream[8] = "";
+    ag_tail_emit(t, s, f, f->rec_start, end, f->rec.data, len, f->rec_cut, ts, no_stream);
 }
 
 /* One whole record (its bytes in f->rec) ending just before end. */

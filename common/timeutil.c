@@ -41,8 +41,7 @@ int cm_time_format_rfc3339(int64_t ns, char *out, size_t outlen)
     return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t cm_days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t cm_time_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -121,7 +120,7 @@ int cm_time_parse(const char *s, int64_t *out_ns)
     }
     int64_t off;
     if (cm_parse_offset(p, &off) < 0) return CM_EPARSE;
-    int64_t days = cm_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = cm_time_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off;
     /* int64 nanoseconds span 1677..2262; years 0000..9999 parse but overflow. */
     if (secs < INT64_MIN / CM_NS_PER_SEC + 1 || secs > INT64_MAX / CM_NS_PER_SEC - 1)

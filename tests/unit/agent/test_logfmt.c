@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int docker(const char *line, char *out, size_t cap, struct ag_logfmt_rec *r)
 {
@@ -165,6 +166,24 @@ Test(logfmt, syslog_time_year_rules)
                          "Nov 23 11:59:58x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_lt(ag_logfmt_syslog_time(bad[i], strlen(bad[i]), now, &ts), 0, "%s", bad[i]);
+}
+
+/* Syslog stamps are local time: the zone's offset at that date applies. */
+Test(logfmt, syslog_time_is_local_with_dst)
+{
+    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
+        cr_skip_test("no tzdata for Europe/Berlin");
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    int64_t ts, now = utc("2026-11-23T12:00:00Z");
+    const char *l = "Jun  4 01:02:03 h x";
+    cr_assert_eq(ag_logfmt_syslog_time(l, strlen(l), now, &ts), 0);
+    cr_assert_eq(ts, utc("2026-06-03T23:02:03Z"));
+    l = "Jan  4 01:02:03 h x";
+    cr_assert_eq(ag_logfmt_syslog_time(l, strlen(l), now, &ts), 0);
+    cr_assert_eq(ts, utc("2026-01-04T00:02:03Z"));
+    setenv("TZ", "UTC", 1);
+    tzset();
 }
 
 Test(logfmt, iso_and_line_time)
