@@ -41,6 +41,9 @@ const struct cm_opt col_config_options[] = {
     {"allowed_registries", CM_OPT_STRLIST, OFF(allowed_registries), "", 0, 0, NULL, 0,
      "registries or registry/namespace prefixes images may come from (e.g. "
      "registry.example.com,docker.io/library); empty = no registry policy"},
+    {"rules_file", CM_OPT_STRING, OFF(rules_file), NULL, 0, 0, NULL, 0,
+     "detection rules file (JSON, docs/RULES.md) added to the built-in rules; a rule with a "
+     "built-in rule's id replaces it; re-read on SIGHUP"},
     {"agent_endpoint", CM_OPT_STRING, OFF(agent_endpoint), "tcp://127.0.0.1:7070", 0, 0, NULL, 0,
      "enroll: collector address written into the agent's config"},
     {"out_dir", CM_OPT_STRING, OFF(out_dir), ".", 0, 0, NULL, CM_OPT_CLI_ONLY,

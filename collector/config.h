@@ -24,6 +24,7 @@ struct col_config {
     int64_t api_db_connections;
     int64_t http_max_connections;
     struct cm_strlist allowed_registries; /* empty = no registry policy */
+    char *rules_file;                     /* operator's detection rules, NULL = built-in only */
     /* enroll */
     char *agent_endpoint; /* collector address written into agent configs */
     char *out_dir;        /* where enroll writes the agent's config and key */

@@ -16,5 +16,8 @@ extern const size_t col_migrations_count;
 /* web/ files, served by the API at / */
 extern const struct col_embedded_file col_web_files[];
 extern const size_t col_web_files_count;
+/* the .json files of rules/: the built-in detection rules (builtin.json) */
+extern const struct col_embedded_file col_rule_files[];
+extern const size_t col_rule_files_count;
 
 #endif

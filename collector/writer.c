@@ -77,6 +77,11 @@ int col_writer_push(struct col_writer *w, struct col_writer_item *item)
     return rc;
 }
 
+void col_writer_set_rules(struct col_writer *w, struct col_rulebook *rules)
+{
+    atomic_store(&w->db.rules, rules);
+}
+
 void col_writer_request_partitions(struct col_writer *w)
 {
     pthread_mutex_lock(&w->mu);

@@ -57,6 +57,12 @@ struct col_writer;
 int col_writer_start(const struct col_config *cfg, struct col_stats *stats, col_writer_ack_cb ack,
                      void *ack_arg, struct col_writer **out, char *err, size_t errlen);
 
+/* The rule set events get their severity from (borrowed; must outlive the
+ * writer). May be called while running; until then events are stored with
+ * severity "unknown". */
+struct col_rulebook;
+void col_writer_set_rules(struct col_writer *w, struct col_rulebook *rules);
+
 /* Queues an item (ownership passes on success). -EAGAIN when the queue is
  * full: the caller keeps the item and should stop reading until an ack
  * arrives; -ESHUTDOWN once stopping. Thread-safe. */

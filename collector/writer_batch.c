@@ -5,6 +5,7 @@
  * NOTHING RETURNING tells which are new: the others were stored before, in
  * any order, maybe before a restart); apply the new Hello/Heartbeat bodies,
  * store InventoryBatch bodies and their findings (inventory_store.c),
+ * EventBatch and PolicyAck bodies (event_store.c),
  * upsert containers in one statement over unnest() arrays, prune agent_seqs
  * below the floor, add the agent's counters. Then one COPY of every sample
  * row of the batch. All of it is one transaction, so the dedup state and
@@ -13,6 +14,7 @@
 #include "collector/writer_int.h"
 
 #include "collector/db.h"
+#include "collector/event_store.h"
 #include "collector/inventory_store.h"
 #include "common/alloc.h"
 #include "common/err.h"
@@ -102,31 +104,40 @@ static bool col_day_known(const struct col_writer_db *db, const struct col_batch
     return false;
 }
 
-/* Partitions for every day among the rows that this writer has not made or
- * seen yet; remembered in b->new_days until the commit. */
+/* The partitions of the day of ns, unless this writer made or saw them;
+ * remembered in b->new_days until the commit. */
+static int col_batch_ensure_day(struct col_writer_db *db, struct col_batch *b, int64_t ns,
+                                char *err, size_t errlen)
+{
+    int64_t d = col_day_of(ns);
+    if (col_day_known(db, b, d)) return 0;
+    char day[16];
+    col_day_text(d, day);
+    const char *const params[] = {day};
+    int rc = col_batch_sql(db, "SELECT boxwatch_ensure_partitions($1::date, 1)", 1, params, NULL,
+                           err, errlen);
+    if (rc == 0 && b->nnew_days < sizeof b->new_days / sizeof b->new_days[0])
+        b->new_days[b->nnew_days++] = d;
+    return rc;
+}
+
+/* Partitions for every day among the sample rows. */
 static int col_batch_partitions(struct col_writer_db *db, struct col_batch *b, char *err,
                                 size_t errlen)
 {
-    for (size_t i = 0; i < b->nrows; i++) {
-        int64_t d = col_day_of(b->rows[i].s->ts_ns);
-        if (col_day_known(db, b, d)) continue;
-        char day[16];
-        col_day_text(d, day);
-        const char *const params[] = {day};
-        int rc = col_batch_sql(db, "SELECT boxwatch_ensure_partitions($1::date, 1)", 1, params,
-                               NULL, err, errlen);
-        if (rc < 0) return rc;
-        if (b->nnew_days < sizeof b->new_days / sizeof b->new_days[0])
-            b->new_days[b->nnew_days++] = d;
-    }
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; i < b->nrows && rc == 0; i++)
+        rc = col_batch_ensure_day(db, b, b->rows[i].s->ts_ns, err, errlen);
+    return rc;
 }
 
 int col_writer_batch_ensure_ahead(struct col_writer_db *db, char *err, size_t errlen)
 {
-    return col_db_exec(db->conn,
-                       "SELECT boxwatch_ensure_partitions((now() AT TIME ZONE 'UTC')::date, 3)", 0,
-                       NULL, err, errlen);
+    int rc = col_db_exec(db->conn,
+                         "SELECT boxwatch_ensure_partitions((now() AT TIME ZONE 'UTC')::date, 3)",
+                         0, NULL, err, errlen);
+    /* hourly too: event keys older than any resend */
+    return rc == 0 ? col_event_store_prune(db->conn, COL_EVENT_KEYS_KEEP_S, err, errlen) : rc;
 }
 
 /* Appends a quoted element of a PostgreSQL array literal. */
@@ -425,6 +436,35 @@ static int col_batch_inventory(struct col_writer_db *db, const char *id, uint64_
     return rc;
 }
 
+/* Log events and source stats (exactly once by their own key, see
+ * event_store.h) and policy acks, in this transaction. */
+static int col_batch_events(struct col_writer_db *db, struct col_batch *b, const char *id,
+                            const struct cm_envelope *e, int64_t now_ns, char *err, size_t errlen)
+{
+    struct col_event_store s = {db->conn,
+                                atomic_load(&db->rules),
+                                now_ns,
+                                (int64_t)db->cfg->max_sample_age_ms * 1000000,
+                                (int64_t)db->cfg->max_clock_skew_ms * 1000000,
+                                ""};
+    int rc = 0;
+    if (e->kind == CM_BODY_POLICY_ACK)
+        rc = col_event_store_policy_ack(&s, strtoll(id, NULL, 10), e->seq, &e->body.policy_ack, err,
+                                        errlen);
+    else {
+        const struct cm_event_batch *eb = &e->body.events;
+        for (size_t i = 0; i < eb->n_events && rc == 0; i++)
+            rc = col_batch_ensure_day(db, b, col_event_store_ts(&s, eb->events[i].ts_ns), err,
+                                      errlen);
+        for (size_t i = 0; i < eb->n_stats && rc == 0; i++)
+            rc = col_batch_ensure_day(db, b, col_event_store_ts(&s, eb->stats[i].end_ns), err,
+                                      errlen);
+        if (rc == 0) rc = col_event_store_batch(&s, strtoll(id, NULL, 10), eb, NULL, err, errlen);
+    }
+    if (rc < 0 && s.sqlstate[0]) memcpy(db->sqlstate, s.sqlstate, sizeof db->sqlstate);
+    return rc;
+}
+
 /* Applies the bodies of the items that are new, in seq order. */
 static int col_batch_apply(struct col_writer_db *db, struct col_batch *b, size_t from, size_t to,
                            const char *id, int64_t now_ns, char *err, size_t errlen)
@@ -444,6 +484,8 @@ static int col_batch_apply(struct col_writer_db *db, struct col_batch *b, size_t
             col_batch_add_rows(db, b, &e->body.metrics, now_ns);
         else if (e->kind == CM_BODY_INVENTORY)
             rc = col_batch_inventory(db, id, e->seq, &e->body.inventory, err, errlen);
+        else if (e->kind == CM_BODY_EVENTS || e->kind == CM_BODY_POLICY_ACK)
+            rc = col_batch_events(db, b, id, e, now_ns, err, errlen);
     }
     if (rc == 0) rc = col_batch_upsert(db, b, strtoll(id, NULL, 10), rows0, b->nrows, err, errlen);
     /* Below the floor the agent sends nothing again: those seqs need no row. */

@@ -8,6 +8,7 @@
 #include "common/log.h"
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #define COL_WRITER_DAY_CACHE 64
@@ -46,6 +47,7 @@ struct col_writer_db {
     struct cm_buf buf; /* COPY data and array literals */
     char *copy_sql;
     char sqlstate[6]; /* of the last failed statement of an attempt, "" when none */
+    struct col_rulebook *_Atomic rules; /* severities of events; NULL = none (tests) */
 };
 
 /* One attempt at the whole batch inside one transaction (BEGIN..COMMIT).

@@ -1,4 +1,4 @@
-/* fileutil.h - durable whole-file replacement.
+/* fileutil.h - durable whole-file replacement, and bounded whole-file reads.
  *
  * Small state files (key files, the agent's seq bound, the spool's meta) are
  * never edited in place: a new copy is written next to the old one, flushed,
@@ -16,6 +16,11 @@
  * temporary removed. */
 int cm_file_replace(const char *path, const char *tmp_path, mode_t mode, const void *data,
                     size_t len);
+/* Reads a whole regular file of at most max bytes into a new NUL-terminated
+ * buffer (*out, caller frees with free(); *len without the NUL). Returns 0,
+ * -errno, CM_ETOOBIG (over max) or CM_EPARSE (not a regular file, or a NUL
+ * byte inside); on failure *out is untouched. */
+int cm_file_read(const char *path, size_t max, char **out, size_t *len);
 /* fsync()s a directory, making renames and unlinks in it durable. */
 int cm_fsync_dir(const char *dir);
 
