@@ -11,6 +11,7 @@
 #include "agent/cgroup.h"
 #include "agent/hostinfo.h"
 #include "agent/inventory.h"
+#include "agent/logs.h"
 #include "agent/print.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
@@ -43,6 +44,7 @@ struct ag_agent {
     uv_signal_t sigint, sigterm;
     struct ag_cgroup *cg;
     struct ag_inventory *inv;        /* NULL when inventory_interval_ms is 0 */
+    struct ag_logs *logs;            /* NULL with --once or --print */
     const struct cm_sample *samples; /* the last sweep's, owned by cg */
     size_t nsamples;
     bool swept;               /* the last sweep succeeded: samples are current */
@@ -69,6 +71,8 @@ static void ag_agent_stop(struct ag_agent *a, int code)
                          (uv_handle_t *)&a->sigterm};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         uv_close(hs[i], NULL);
+    ag_logs_free(a->logs); /* its pending events go to the spool first */
+    a->logs = NULL;
     ag_sender_free(a->sender);
     a->sender = NULL;
 }
@@ -195,6 +199,7 @@ static int ag_agent_sweep(struct ag_agent *a)
     bool first_inv = !a->inv_begun && a->inv;
     if (!a->cfg->print) {
         rc = ag_agent_submit_samples(a, samples, n, now);
+        if (a->logs) ag_logs_set_containers(a->logs, samples, n);
         int irc = first_inv ? ag_agent_first_inventory(a) : 0;
         return rc < 0 ? rc : irc;
     }
@@ -246,7 +251,20 @@ static void ag_agent_on_once_check(uv_timer_t *t)
 
 static void ag_agent_on_progress(void *data)
 {
-    ag_agent_check_once(data);
+    struct ag_agent *a = data;
+    if (a->logs) ag_logs_on_progress(a->logs);
+    ag_agent_check_once(a);
+}
+
+/* The collector's rules: compiled for the log pipeline, answered with a
+ * PolicyAck (the collector pushes them again on every connect). */
+static void ag_agent_on_policy(void *data, const struct cm_policy *p)
+{
+    struct ag_agent *a = data;
+    if (!a->logs || !a->sender) return;
+    struct cm_policy_ack ack;
+    ag_logs_set_policy(a->logs, p, &ack);
+    (void)ag_sender_policy_ack(a->sender, &ack);
 }
 
 /* --once cannot succeed with a key the collector does not know; a daemon
@@ -365,9 +383,25 @@ static int ag_agent_open_link(struct ag_agent *a)
         .ack_timeout_ms = cfg->ack_timeout_ms,
         .on_refused = ag_agent_on_refused,
         .on_progress = ag_agent_on_progress,
+        .on_policy = ag_agent_on_policy,
         .data = a,
     };
     rc = ag_sender_new(&a->loop, &opts, &a->sender, err, sizeof err);
+    if (rc == 0 && !cfg->once) {
+        struct ag_logs_opts lo = {
+            .host_root = cfg->host_root,
+            .state_dir = cfg->state_dir,
+            .sources = &cfg->log_sources,
+            .container_logs = cfg->container_logs,
+            .docker_root = cfg->docker_root,
+            .podman_root = cfg->podman_root,
+            .max_line_bytes = (size_t)cfg->log_max_line_bytes,
+            .stats_interval_ms = cfg->log_stats_interval_ms,
+            .start_at_end = cfg->log_start_at_end,
+            .sender = a->sender,
+        };
+        rc = ag_logs_new(&a->loop, &lo, &a->logs, err, sizeof err);
+    }
 out:
     memset(&keys, 0, sizeof keys);
     if (rc < 0) cm_error(AG_MOD, "cannot start", "err=\"%s\"", err);

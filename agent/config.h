@@ -42,6 +42,12 @@ struct ag_config {
     struct cm_strlist runtime_sockets;
     uint64_t inventory_interval_ms;      /* between inventory passes; 0 = no inventory */
     uint64_t inventory_full_interval_ms; /* between full inventories */
+    /* logs */
+    struct cm_strlist log_sources;  /* "KIND=PATH" host logs, below host_root */
+    bool container_logs;            /* follow the containers' stdout/stderr logs */
+    int64_t log_max_line_bytes;     /* longer lines are kept up to this */
+    uint64_t log_stats_interval_ms; /* per-source volume and offset checkpoints */
+    bool log_start_at_end;          /* a file never seen before: from its end */
     bool once;                           /* one sweep, then exit */
     bool print;                          /* print JSON to stdout instead of sending */
 };

@@ -64,6 +64,12 @@ struct tr_router {
     const struct cm_policy *policy; /* pushed after each Hello when set */
     struct cm_policy_ack policy_ack; /* the last PolicyAck */
     atomic_int policy_acks;
+    /* EventBatch envelopes: every event's offset and first field value, in
+     * arrival order (a resent envelope shows up twice), and stats seen */
+    atomic_size_t events;
+    uint64_t ev_offset[TR_MAX];
+    char ev_field[TR_MAX][32];
+    atomic_int stats_seen;
     atomic_int heartbeats;
     size_t metrics;     /* metrics envelopes received */
     size_t restart_at;  /* n when the socket was closed (0 = never) */
@@ -182,6 +188,17 @@ static void tr_router_handle(struct tr_router *r, zmq_msg_t *id, zmq_msg_t *body
     if (env.kind == CM_BODY_HEARTBEAT) {
         r->hb = env.body.heartbeat;
         atomic_fetch_add(&r->heartbeats, 1);
+    }
+    if (env.kind == CM_BODY_EVENTS) {
+        const struct cm_event_batch *b = &env.body.events;
+        size_t e = atomic_load(&r->events);
+        for (size_t i = 0; i < b->n_events && e < TR_MAX; i++, e++) {
+            r->ev_offset[e] = b->events[i].offset;
+            snprintf(r->ev_field[e], sizeof r->ev_field[e], "%s",
+                     b->events[i].n_fields ? b->events[i].fields[0].value : "");
+        }
+        atomic_store(&r->events, e);
+        atomic_fetch_add(&r->stats_seen, (int)b->n_stats);
     }
     if (env.kind == CM_BODY_POLICY_ACK) {
         r->policy_ack = env.body.policy_ack;
