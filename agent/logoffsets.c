@@ -194,6 +194,13 @@ int ag_logoffsets_get(const struct ag_logoffsets *o, const char *key, uint64_t *
     return 0;
 }
 
+bool ag_logoffsets_has_path(const struct ag_logoffsets *o, const char *path)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->e[i].path, path) == 0) return true;
+    return false;
+}
+
 int ag_logoffsets_set(struct ag_logoffsets *o, const char *key, const char *path,
                       uint64_t offset, int64_t now_ns)
 {

@@ -11,6 +11,7 @@
 #ifndef AG_LOGOFFSETS_H
 #define AG_LOGOFFSETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define AG_LOGOFFSETS_FILE "log-offsets"
@@ -27,6 +28,9 @@ void ag_logoffsets_free(struct ag_logoffsets *o);
 
 /* The committed offset of key, or CM_ENOTFOUND. */
 int ag_logoffsets_get(const struct ag_logoffsets *o, const char *key, uint64_t *offset);
+/* Whether some entry was last seen at path (a file there whose key has no
+ * entry replaced one we followed: rotated while we were not running). */
+bool ag_logoffsets_has_path(const struct ag_logoffsets *o, const char *path);
 /* Records (in memory) the committed offset of key, seen at path (borrowed;
  * NULL keeps the stored one) at now_ns. CM_EPARSE for a malformed key. */
 int ag_logoffsets_set(struct ag_logoffsets *o, const char *key, const char *path,

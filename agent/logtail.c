@@ -205,13 +205,16 @@ static void ag_tail_file_free(struct ag_tail_file *f)
     free(f);
 }
 
-/* Where reading a newly opened file starts. */
+/* Where reading a newly opened file starts: at its committed offset (0
+ * when it is now shorter); a new inode at a path we followed before, or a
+ * file appearing while we watch, from 0; else start_at_end decides. */
 static uint64_t ag_tail_start(struct ag_tail *t, struct ag_tail_src *s, const char *key,
                               uint64_t size)
 {
     uint64_t off;
     if (ag_logoffsets_get(t->offs, key, &off) == 0) return off <= size ? off : 0;
-    return !s->scanned && t->opts.start_at_end ? size : 0;
+    if (s->scanned || ag_logoffsets_has_path(t->offs, s->path)) return 0;
+    return t->opts.start_at_end ? size : 0;
 }
 
 static struct ag_tail_file *ag_tail_file_open(struct ag_tail *t, struct ag_tail_src *s)
@@ -483,6 +486,13 @@ static bool ag_tail_src_same(const struct ag_tail_src *s, const struct ag_tail_s
            strcmp(s->container_id, in->container_id ? in->container_id : "") == 0;
 }
 
+static bool ag_tail_src_find(struct ag_tail_src **v, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i]->path, path) == 0) return true;
+    return false;
+}
+
 int ag_tail_set_sources(struct ag_tail *t, const struct ag_tail_source *src, size_t n)
 {
     if (n > AG_TAIL_SOURCES_MAX) return CM_ETOOBIG;
@@ -492,19 +502,22 @@ int ag_tail_set_sources(struct ag_tail *t, const struct ag_tail_source *src, siz
             return CM_ECONFIG;
     struct ag_tail_src **ns = cm_xcalloc(n ? n : 1, sizeof *ns);
     int64_t now = cm_time_now_ns();
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < t->n_src && !ns[i]; j++) {
+        if (ag_tail_src_find(ns, m, src[i].path)) continue; /* a path is read once */
+        for (size_t j = 0; j < t->n_src && !ns[m]; j++) {
             if (ag_tail_src_same(t->src[j], &src[i])) {
-                ns[i] = t->src[j];
+                ns[m] = t->src[j];
                 t->src[j] = NULL;
             }
         }
-        if (!ns[i]) ns[i] = ag_tail_src_new(&src[i], now);
+        if (!ns[m]) ns[m] = ag_tail_src_new(&src[i], now);
+        m++;
     }
     for (size_t j = 0; j < t->n_src; j++) ag_tail_src_free(t->src[j]);
     free(t->src);
     t->src = ns;
-    t->n_src = n;
+    t->n_src = m;
     if (t->loop) ag_tail_watch_update(t);
     ag_tail_schedule(t);
     return 0;

@@ -72,7 +72,9 @@ struct ag_tail;
 int ag_tail_new(uv_loop_t *loop, const struct ag_tail_opts *opts, struct ag_tail **out, char *err,
                 size_t errlen);
 /* Replaces the set of sources (paths not in the new set stop being
- * watched; their offsets stay persisted). Copies what it needs. */
+ * watched; their offsets stay persisted). Copies what it needs. A path
+ * given twice is read once (the first entry's kind and format). Not from
+ * inside on_line. CM_ECONFIG for an empty path or unknown format. */
 int ag_tail_set_sources(struct ag_tail *t, const struct ag_tail_source *src, size_t n);
 /* Reads whatever is new in every source now (also called by the watchers). */
 void ag_tail_poll(struct ag_tail *t);

@@ -46,6 +46,8 @@ Test(logoffsets, round_trip)
     cr_assert_eq(off, 22222);
     cr_assert_eq(ag_logoffsets_get(o, "2049:132", &off), 0);
     cr_assert_eq(off, 7);
+    cr_assert(ag_logoffsets_has_path(o, "/var/log/with space.log"));
+    cr_assert_not(ag_logoffsets_has_path(o, "/var/log/other.log"));
     ag_logoffsets_free(o);
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, AG_LOGOFFSETS_FILE);

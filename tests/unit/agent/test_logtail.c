@@ -107,6 +107,16 @@ static void append(const char *rel, const char *text)
     fclose(f);
 }
 
+static const char *key_of(const char *rel)
+{
+    static char key[48];
+    struct stat st;
+    cr_assert_eq(stat(p(rel), &st), 0);
+    snprintf(key, sizeof key, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    return key;
+}
+
 static struct ag_tail *tail_new(struct ag_tail_opts *o, bool with_loop)
 {
     struct ag_tail *t = NULL;
@@ -338,6 +348,7 @@ Test(logtail, restart_resumes_at_the_committed_offset)
     set_one(t, "r.log", AG_LOG_FMT_RAW);
     ag_tail_poll(t);
     cr_assert_eq(got.n, 5);
+    cr_assert_str_eq(got.v[2].key, key_of("r.log"));
     cr_assert_eq(ag_tail_commit(t, got.v[2].key, got.v[2].end), 0); /* l1..l3 acked */
     cr_assert_eq(ag_tail_commit(t, "bad key", 1), CM_EPARSE);
     uint64_t committed = got.v[2].end;
@@ -364,6 +375,18 @@ Test(logtail, restart_resumes_at_the_committed_offset)
     ag_tail_poll(t);
     cr_assert_eq(got.n, 1);
     cr_assert_str_eq(got.v[0].text, "z");
+    ag_tail_free(t);
+    /* rotated while no tailer ran: the new inode at the path is read from 0
+     * even with start_at_end, the old one is not followed */
+    clear();
+    cr_assert_eq(rename(p("r.log"), p("r.log.1")), 0);
+    append("r.log", "fresh\n");
+    t = tail_new(&o2, false);
+    set_one(t, "r.log", AG_LOG_FMT_RAW);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 1);
+    cr_assert_str_eq(got.v[0].text, "fresh");
+    cr_assert_eq(got.v[0].off, 0);
     ag_tail_free(t);
 }
 
@@ -497,6 +520,38 @@ Test(logtail, cri_partial_join_is_capped)
     ag_tail_take_stats(t, 1, &st, &n);
     cr_assert_eq(st[0].lines_invalid, 1);
     cr_assert_eq(st[0].lines_truncated, 1);
+    ag_tail_free(t);
+}
+
+/* Replacing the sources keeps a kept path's position, drops the others
+ * and reads a path listed twice once. */
+Test(logtail, set_sources_replaces_and_dedups)
+{
+    append("x.log", "x1\n");
+    append("y.log", "y1\n");
+    struct ag_tail_opts o = {0};
+    struct ag_tail *t = tail_new(&o, false);
+    struct ag_tail_source s[3] = {
+        {.path = p("x.log"), .kind = CM_LOG_SRC_AUTH},
+        {.path = p("x.log"), .kind = CM_LOG_SRC_SYSLOG},
+        {.path = p("y.log"), .kind = CM_LOG_SRC_SYSLOG},
+    };
+    cr_assert_eq(ag_tail_set_sources(t, s, 3), 0);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 2);
+    cr_assert_eq(got.v[0].kind, CM_LOG_SRC_AUTH);
+    cr_assert_eq(ag_tail_set_sources(t, s, 1), 0); /* x kept, y dropped */
+    append("x.log", "x2\n");
+    append("y.log", "y2\n");
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 3);
+    cr_assert_str_eq(got.v[2].text, "x2");
+    const struct cm_log_stats *st;
+    size_t n;
+    cr_assert_eq(ag_tail_take_stats(t, 1, &st, &n), 0);
+    cr_assert_eq(n, 1);
+    struct ag_tail_source bad = {.path = ""};
+    cr_assert_eq(ag_tail_set_sources(t, &bad, 1), CM_ECONFIG);
     ag_tail_free(t);
 }
 
