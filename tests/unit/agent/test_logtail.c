@@ -497,6 +497,30 @@ Test(logtail, docker_json_partial_join_and_malformed)
     ag_tail_free(t);
 }
 
+Test(logtail, docker_json_join_and_oversized_record_are_capped)
+{
+    append("d.log", "{\"log\":\"aaaaaaaaaa\",\"stream\":\"stdout\"}\n"
+                    "{\"log\":\"bbbbbbbbbb\\n\",\"stream\":\"stdout\"}\n");
+    FILE *f = fopen(p("d.log"), "a");
+    fputs("{\"log\":\"", f);
+    for (int i = 0; i < 1000; i++) fputs("\\u00e9", f); /* 6 bytes each, beyond the record cap */
+    fputs("\\n\",\"stream\":\"stderr\"}\n{\"log\":\"ok\\n\"}\n", f);
+    fclose(f);
+    struct ag_tail_opts o = {.max_line_bytes = 16};
+    struct ag_tail *t = tail_new(&o, false);
+    set_one(t, "d.log", AG_LOG_FMT_DOCKER_JSON);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 3);
+    cr_assert_str_eq(got.v[0].text, "aaaaaaaaaabbbbbb");
+    cr_assert(got.v[0].trunc);
+    cr_assert_eq(got.v[1].len, 16);
+    cr_assert_str_eq(got.v[1].text, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+    cr_assert(got.v[1].trunc);
+    cr_assert_str_eq(got.v[2].text, "ok");
+    cr_assert_not(got.v[2].trunc);
+    ag_tail_free(t);
+}
+
 Test(logtail, cri_partial_join_is_capped)
 {
     append("k.log", "2026-11-23T11:28:05.1Z stdout P aaaaaaaaaa\n"
