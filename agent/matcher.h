@@ -8,8 +8,11 @@
  * group_by capture in a sliding window of window_seconds and emits one event
  * (count = matches in the window) when the count reaches its threshold, then
  * again only after the window has passed without firing (no flood during a
- * sustained attack). Threshold state is bounded (oldest groups evicted,
- * counted). Pure with respect to I/O: no files, no logging. */
+ * sustained attack). A capture named "repeat" (syslog's "message repeated
+ * N times: [ ... ]") counts as N matches. Threshold state is bounded (oldest
+ * groups evicted, counted). A line that is not valid UTF-8, or a rule that
+ * hits its match limit on a line, is a match error, never a match
+ * (docs/RULES.md). Pure with respect to I/O: no files, no logging. */
 #ifndef AG_MATCHER_H
 #define AG_MATCHER_H
 
