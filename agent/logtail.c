@@ -71,9 +71,16 @@ static void ag_tail_buf_ready(struct cm_buf *b)
     if (cm_buf_append(b, " ", 1) == 0) cm_buf_reset(b);
 }
 
+/* Storage grown by a long line is given back, so an idle file holds little. */
+static void ag_tail_buf_shrink(struct cm_buf *b)
+{
+    if (b->cap > AG_TAIL_KEEP_BUF) cm_buf_close(b);
+    else cm_buf_reset(b);
+}
+
 static void ag_tail_join_reset(struct ag_tail_file *f)
 {
-    cm_buf_reset(&f->line);
+    ag_tail_buf_shrink(&f->line);
     f->joining = false;
     f->line_cut = false;
 }
@@ -138,7 +145,7 @@ static void ag_tail_record(struct ag_tail *t, struct ag_tail_src *s, struct ag_t
 
 static void ag_tail_rec_reset(struct ag_tail_file *f)
 {
-    cm_buf_reset(&f->rec);
+    ag_tail_buf_shrink(&f->rec);
     f->rec_cut = false;
     f->rec_start = f->pos;
 }

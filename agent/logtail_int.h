@@ -16,6 +16,7 @@
 #define AG_TAIL_DRAIN_MAX 4                               /* rotated files still read per source */
 #define AG_TAIL_ROTATE_WAIT_NS (INT64_C(5) * 1000000000)   /* a rotated file idle this long is done */
 #define AG_TAIL_SOURCES_MAX 4096
+#define AG_TAIL_KEEP_BUF 4096 /* a file's buffers above this are freed after each line */
 
 /* One open file (one inode). */
 struct ag_tail_file {
