@@ -33,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MT_MATCH_LIMIT 1000000u  /* backtracking steps per rule per line */
+#define MT_MATCH_LIMIT 1000000u /* backtracking steps per rule per line */
 #define MT_DEPTH_LIMIT 10000u
 #define MT_HEAP_LIMIT_KIB 20480u /* interpreter's backtracking memory */
 #define MT_JIT_STACK_MAX (1024u * 1024)
-#define MT_RING_REPORT 1000u  /* times kept per group beyond the threshold */
+#define MT_RING_REPORT 1000u    /* times kept per group beyond the threshold */
 #define MT_SLOTS_MAX (1u << 20) /* times kept over all groups (8 MiB) */
 #define MT_BUCKETS 65536u
 
@@ -115,9 +115,10 @@ static int mt_rule_compile(struct ag_matcher *m, const struct cm_rule *r, struct
     (void)pcre2_jit_compile(mr->code, PCRE2_JIT_COMPLETE);
     snprintf(mr->id, sizeof mr->id, "%s", r->id);
     mt_rule_names(mr);
-    mr->group_num = r->threshold.group_by
-                        ? pcre2_substring_number_from_name(mr->code, (PCRE2_SPTR)r->threshold.group_by)
-                        : -1;
+    mr->group_num =
+        r->threshold.group_by
+            ? pcre2_substring_number_from_name(mr->code, (PCRE2_SPTR)r->threshold.group_by)
+            : -1;
     mr->repeat_num = pcre2_substring_number_from_name(mr->code, (PCRE2_SPTR) "repeat");
     if (mr->repeat_num < 0) mr->repeat_num = -1;
     mr->count = r->threshold.count;
@@ -208,10 +209,14 @@ static uint64_t mt_hash(uint32_t rule, const char *key, size_t len)
 
 static void mt_lru_unlink(struct ag_matcher *m, struct mt_group *g)
 {
-    if (g->newer) g->newer->older = g->older;
-    else m->newest = g->older;
-    if (g->older) g->older->newer = g->newer;
-    else m->oldest = g->newer;
+    if (g->newer)
+        g->newer->older = g->older;
+    else
+        m->newest = g->older;
+    if (g->older)
+        g->older->newer = g->newer;
+    else
+        m->oldest = g->newer;
     g->newer = g->older = NULL;
 }
 
@@ -397,13 +402,13 @@ static uint32_t mt_threshold(struct ag_matcher *m, uint32_t ri, const char *text
     uint32_t weight = 1;
     if (mr->group_num > 0 && ov[2 * mr->group_num] != PCRE2_UNSET) {
         key = text + ov[2 * mr->group_num];
-        klen = mt_utf8_cap(key, ov[2 * mr->group_num + 1] - ov[2 * mr->group_num],
-                           CM_LOG_FIELD_MAX);
+        klen =
+            mt_utf8_cap(key, ov[2 * mr->group_num + 1] - ov[2 * mr->group_num], CM_LOG_FIELD_MAX);
     }
     if (mr->repeat_num > 0 && ov[2 * mr->repeat_num] != PCRE2_UNSET) {
         uint64_t n = 0;
-        for (PCRE2_SIZE i = ov[2 * mr->repeat_num]; i < ov[2 * mr->repeat_num + 1] && n <= mr->ring_max;
-             i++) {
+        for (PCRE2_SIZE i = ov[2 * mr->repeat_num];
+             i < ov[2 * mr->repeat_num + 1] && n <= mr->ring_max; i++) {
             if (text[i] < '0' || text[i] > '9') break;
             n = n * 10 + (uint64_t)(text[i] - '0');
         }

@@ -38,7 +38,8 @@ __attribute__((format(printf, 4, 5))) static int rules_fail(char *err, size_t er
     return CM_EPARSE;
 }
 
-int cm_rule_regex_compile(const char *regex, struct pcre2_real_code_8 **out, char *err, size_t errlen)
+int cm_rule_regex_compile(const char *regex, struct pcre2_real_code_8 **out, char *err,
+                          size_t errlen)
 {
     int code = 0;
     PCRE2_SIZE off = 0;
@@ -51,14 +52,16 @@ int cm_rule_regex_compile(const char *regex, struct pcre2_real_code_8 **out, cha
                                    &code, &off, NULL);
     if (!re) {
         PCRE2_UCHAR msg[160];
-        if (pcre2_get_error_message(code, msg, sizeof msg) < 0) snprintf((char *)msg, sizeof msg, "?");
+        if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
+            snprintf((char *)msg, sizeof msg, "?");
         return rules_fail(err, errlen, "regex", "%s at offset %zu", (char *)msg, (size_t)off);
     }
     uint32_t minlen = 0;
     pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &minlen);
     if (minlen == 0) {
         pcre2_code_free(re);
-        return rules_fail(err, errlen, "regex", "matches the empty string (it would flag every line)");
+        return rules_fail(err, errlen, "regex",
+                          "matches the empty string (it would flag every line)");
     }
     *out = re;
     return 0;
@@ -97,8 +100,9 @@ static int rules_check_regex(const struct cm_rule *r, const char *who, char *err
     if (r->threshold.group_by) {
         int num = pcre2_substring_number_from_name(re, (PCRE2_SPTR)r->threshold.group_by);
         if (num < 0)
-            rc = rules_fail(err, errlen, who, "threshold.group_by '%.64s' is not a unique named group "
-                                              "of the regex",
+            rc = rules_fail(err, errlen, who,
+                            "threshold.group_by '%.64s' is not a unique named group "
+                            "of the regex",
                             r->threshold.group_by);
     }
     pcre2_code_free(re);
@@ -132,8 +136,8 @@ static int rules_check(const struct cm_rule *r, const char *who, char *err, size
     for (size_t i = 0; i < sizeof rules_severities / sizeof *rules_severities; i++)
         sev = sev || strcmp(r->severity, rules_severities[i]) == 0;
     if (!sev)
-        return rules_fail(err, errlen, who, "severity '%.15s': not info, low, medium, high or critical",
-                          r->severity);
+        return rules_fail(err, errlen, who,
+                          "severity '%.15s': not info, low, medium, high or critical", r->severity);
     uint32_t known = ((1u << CM_LOG_SRC__COUNT) - 1) & ~(1u << CM_LOG_SRC_UNKNOWN);
     if (r->sources & ~known) return rules_fail(err, errlen, who, "sources: unknown source kind");
     int rc = rules_check_threshold(&r->threshold, who, err, errlen);
@@ -152,8 +156,8 @@ int cm_rule_validate(const struct cm_rule *r, char *err, size_t errlen)
 {
     char who[CM_RULE_ID_MAX + 8];
     if (!rules_id_ok(r->id))
-        return rules_fail(err, errlen, "rule", "id: must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most %d)",
-                          CM_RULE_ID_MAX);
+        return rules_fail(err, errlen, "rule",
+                          "id: must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most %d)", CM_RULE_ID_MAX);
     snprintf(who, sizeof who, "rule %s", r->id);
     return rules_check(r, who, err, errlen);
 }
@@ -213,13 +217,15 @@ static int rules_json_sources(const cJSON *s, struct cm_rule *r, const char *who
                               size_t errlen)
 {
     if (!cJSON_IsArray(s) || !s->child)
-        return rules_fail(err, errlen, who, "sources: a non-empty array of names (leave it out "
-                                            "for every source)");
+        return rules_fail(err, errlen, who,
+                          "sources: a non-empty array of names (leave it out "
+                          "for every source)");
     for (const cJSON *e = s->child; e; e = e->next) {
         enum cm_log_source_kind k;
         if (!cJSON_IsString(e) || cm_log_source_kind_parse(e->valuestring, &k) < 0)
-            return rules_fail(err, errlen, who, "sources: '%.32s' is not container, auth, syslog, "
-                                                "kernel or file",
+            return rules_fail(err, errlen, who,
+                              "sources: '%.32s' is not container, auth, syslog, "
+                              "kernel or file",
                               cJSON_IsString(e) ? e->valuestring : "(not a string)");
         r->sources |= 1u << k;
     }
@@ -262,15 +268,18 @@ static int rules_json_rule(const cJSON *o, size_t idx, struct cm_rule *r, char *
     if (!cJSON_IsObject(o)) return rules_fail(err, errlen, who, "not an object");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (!cJSON_IsString(id) || !rules_id_ok(id->valuestring))
-        return rules_fail(err, errlen, who, "id: missing or not [A-Za-z0-9][A-Za-z0-9_.-]* "
-                                            "(at most %d)",
+        return rules_fail(err, errlen, who,
+                          "id: missing or not [A-Za-z0-9][A-Za-z0-9_.-]* "
+                          "(at most %d)",
                           CM_RULE_ID_MAX);
     snprintf(r->id, sizeof r->id, "%s", id->valuestring);
     snprintf(who, sizeof who, "rule %s", r->id);
-    int rc = rules_keys_check(o, rules_keys, sizeof rules_keys / sizeof *rules_keys, who, err, errlen);
+    int rc =
+        rules_keys_check(o, rules_keys, sizeof rules_keys / sizeof *rules_keys, who, err, errlen);
     if (rc < 0) return rc;
     if ((rc = rules_json_string(o, "title", RULES_TITLE_MAX, &r->title, who, err, errlen)) < 0 ||
-        (rc = rules_json_string(o, "severity", sizeof r->severity - 1, &sev, who, err, errlen)) < 0 ||
+        (rc = rules_json_string(o, "severity", sizeof r->severity - 1, &sev, who, err, errlen)) <
+            0 ||
         (rc = rules_json_string(o, "regex", CM_RULE_REGEX_MAX, &r->regex, who, err, errlen)) < 0)
         goto out;
     snprintf(r->severity, sizeof r->severity, "%s", sev);
@@ -293,7 +302,8 @@ out:
 static int rules_parse_array(const cJSON *arr, struct cm_policy *p, char *err, size_t errlen)
 {
     size_t n = (size_t)cJSON_GetArraySize(arr);
-    if (n > CM_RULES_MAX) return rules_fail(err, errlen, "rules", "more than %d rules", CM_RULES_MAX);
+    if (n > CM_RULES_MAX)
+        return rules_fail(err, errlen, "rules", "more than %d rules", CM_RULES_MAX);
     p->rules = cm_xcalloc(n ? n : 1, sizeof *p->rules);
     for (const cJSON *o = arr->child; o; o = o->next) {
         struct cm_rule *r = &p->rules[p->n++];
@@ -363,7 +373,8 @@ static cJSON *rules_rule_json(const struct cm_rule *r)
         cJSON *t = cJSON_AddObjectToObject(o, "threshold");
         ok = t && cJSON_AddNumberToObject(t, "count", r->threshold.count) &&
              cJSON_AddNumberToObject(t, "window_seconds", r->threshold.window_seconds) &&
-             (!r->threshold.group_by || cJSON_AddStringToObject(t, "group_by", r->threshold.group_by));
+             (!r->threshold.group_by ||
+              cJSON_AddStringToObject(t, "group_by", r->threshold.group_by));
     }
     cJSON *tags = ok ? cJSON_AddArrayToObject(o, "tags") : NULL;
     for (size_t i = 0; tags && i < r->tags.n; i++)

@@ -59,8 +59,11 @@ __attribute__((noinline)) int bench_logs_pass(const char *path, struct ag_matche
             line[--len] = 0;
         acc->lines++;
         if (m) {
-            struct ag_tail_line l = {
-                .source = &src, .offset = off, .end_offset = off + (uint64_t)n, .text = line, .len = len};
+            struct ag_tail_line l = {.source = &src,
+                                     .offset = off,
+                                     .end_offset = off + (uint64_t)n,
+                                     .text = line,
+                                     .len = len};
             struct cm_log_event ev[8];
             size_t k = ag_matcher_match(m, &l, now += 1000000, ev, 8);
             for (size_t i = 0; i < k; i++)
@@ -106,27 +109,32 @@ static int bl_generate(const char *path)
         case 1:
         case 2:
         case 3:
-            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: Failed password for root from %u.%u.%u.%u port %u ssh2\r\n",
+            fprintf(f,
+                    "%s:%02u:%02u LabSZ sshd[%u]: Failed password for root from %u.%u.%u.%u port "
+                    "%u ssh2\r\n",
                     stamp, mi, s, 20000 + i, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
                     30000 + i % 30000);
             break;
         case 4:
-            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: Invalid user admin%u from 10.%u.%u.%u\r\n", stamp,
-                    mi, s, 20000 + i, i % 97, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: Invalid user admin%u from 10.%u.%u.%u\r\n",
+                    stamp, mi, s, 20000 + i, i % 97, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
             break;
         case 5:
-            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: pam_unix(sshd:auth): authentication failure; "
-                       "logname= uid=0 euid=0 tty=ssh ruser= rhost=10.0.%u.%u  user=root\r\n",
+            fprintf(f,
+                    "%s:%02u:%02u LabSZ sshd[%u]: pam_unix(sshd:auth): authentication failure; "
+                    "logname= uid=0 euid=0 tty=ssh ruser= rhost=10.0.%u.%u  user=root\r\n",
                     stamp, mi, s, 20000 + i, (ip >> 8) & 255, ip & 255);
             break;
         case 6:
-            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: Received disconnect from 10.0.0.%u: 11: Bye Bye "
-                       "[preauth]\r\n",
+            fprintf(f,
+                    "%s:%02u:%02u LabSZ sshd[%u]: Received disconnect from 10.0.0.%u: 11: Bye Bye "
+                    "[preauth]\r\n",
                     stamp, mi, s, 20000 + i, ip & 255);
             break;
         case 7:
-            fprintf(f, "%s:%02u:%02u LabSZ CRON[%u]: pam_unix(cron:session): session opened for user "
-                       "root by (uid=0)\r\n",
+            fprintf(f,
+                    "%s:%02u:%02u LabSZ CRON[%u]: pam_unix(cron:session): session opened for user "
+                    "root by (uid=0)\r\n",
                     stamp, mi, s, 20000 + i);
             break;
         case 8:
@@ -134,8 +142,9 @@ static int bl_generate(const char *path)
                     stamp, mi, s, 20000 + i, ip & 255);
             break;
         default:
-            fprintf(f, "%s:%02u:%02u LabSZ sshd[%u]: Accepted publickey for deploy from 10.1.0.%u "
-                       "port %u ssh2\r\n",
+            fprintf(f,
+                    "%s:%02u:%02u LabSZ sshd[%u]: Accepted publickey for deploy from 10.1.0.%u "
+                    "port %u ssh2\r\n",
                     stamp, mi, s, 20000 + i, ip & 255, 40000 + i % 20000);
         }
     }
@@ -152,7 +161,8 @@ static struct ag_matcher *bl_matcher(const char *rules_path)
     struct cm_policy p = {0};
     struct ag_matcher *m = NULL;
     char err[256];
-    if (cm_rules_parse(text, len, &p, err, sizeof err) < 0 || ag_matcher_new(&p, &m, err, sizeof err) < 0)
+    if (cm_rules_parse(text, len, &p, err, sizeof err) < 0 ||
+        ag_matcher_new(&p, &m, err, sizeof err) < 0)
         fprintf(stderr, "bench-logs: %s: %s\n", rules_path, err);
     cm_policy_free(&p);
     return m;
@@ -174,7 +184,8 @@ int main(int argc, char **argv)
         return 2;
     }
     FILE *probe = fopen(log, "r");
-    if (probe) fclose(probe);
+    if (probe)
+        fclose(probe);
     else {
         snprintf(gen, sizeof gen, "/tmp/bench-logs.%ld.log", (long)getpid());
         if (bl_generate(gen) < 0) return 1;
@@ -189,7 +200,8 @@ int main(int argc, char **argv)
         ag_matcher_free(m);
         return 1;
     }
-    double floor_cpu = (double)floor.p.lines / floor.cpu_s, match_cpu = (double)match.p.lines / match.cpu_s;
+    double floor_cpu = (double)floor.p.lines / floor.cpu_s,
+           match_cpu = (double)match.p.lines / match.cpu_s;
     struct ag_matcher_stats st;
     ag_matcher_get_stats(m, &st);
     printf("{\"input\":\"%s\",\"rules\":%zu,\"file_lines\":%llu,\"file_bytes\":%llu,"

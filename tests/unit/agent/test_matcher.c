@@ -36,9 +36,12 @@ static struct cm_log_source src_ctr = {.kind = CM_LOG_SRC_CONTAINER,
 static size_t run(struct ag_matcher *m, struct cm_log_source *s, const char *text, int64_t ts,
                   int64_t now, struct cm_log_event *ev, size_t max)
 {
-    struct ag_tail_line l = {
-        .source = s, .offset = 100, .end_offset = 100 + strlen(text) + 1, .text = text,
-        .len = strlen(text), .ts_ns = ts};
+    struct ag_tail_line l = {.source = s,
+                             .offset = 100,
+                             .end_offset = 100 + strlen(text) + 1,
+                             .text = text,
+                             .len = strlen(text),
+                             .ts_ns = ts};
     return ag_matcher_match(m, &l, now, ev, max);
 }
 
@@ -57,7 +60,7 @@ static void free_events(struct cm_log_event *ev, size_t n)
 }
 
 #define R_FAIL                                                                                     \
-    "{\"id\":\"fail\",\"title\":\"t\",\"severity\":\"low\",\"sources\":[\"auth\"],"               \
+    "{\"id\":\"fail\",\"title\":\"t\",\"severity\":\"low\",\"sources\":[\"auth\"],"                \
     "\"regex\":\"Failed password for (?<user>\\\\S+) from (?<ip>\\\\S+)(?<never>NEVER)?\"}"
 
 Test(matcher, event_carries_line_rule_and_captures)
@@ -142,15 +145,17 @@ Test(matcher, threshold_fires_once_per_window_per_group)
     free_events(ev, 1);
     for (int t = 103; t < 112; t++)
         cr_assert_eq(brute(m, "1.1.1.1", t, ev), 0, "quiet until 112 (t=%d)", t);
-    cr_assert_eq(brute(m, "1.1.1.1", 112, ev), 1, "the window passed: a sustained attack fires again");
+    cr_assert_eq(brute(m, "1.1.1.1", 112, ev), 1,
+                 "the window passed: a sustained attack fires again");
     cr_assert_eq(ev[0].count, 10, "matches within (102, 112]");
     free_events(ev, 1);
     /* a slow trickle never reaches 3 within 10 s */
     for (int t = 0; t < 10; t++)
         cr_assert_eq(brute(m, "3.3.3.3", 200 + 6 * t, ev), 0);
     /* the repeat capture multiplies */
-    cr_assert_eq(run(m, &src_auth, "message repeated 5 times: [ Failed password for root from 4.4.4.4]",
-                     0, 400 * SEC, ev, 4),
+    cr_assert_eq(run(m, &src_auth,
+                     "message repeated 5 times: [ Failed password for root from 4.4.4.4]", 0,
+                     400 * SEC, ev, 4),
                  1);
     cr_assert_eq(ev[0].count, 5);
     free_events(ev, 1);
@@ -165,8 +170,9 @@ Test(matcher, threshold_fires_once_per_window_per_group)
 
 Test(matcher, one_group_without_group_by)
 {
-    struct ag_matcher *m = mk("{\"rules\":[{\"id\":\"n\",\"title\":\"t\",\"severity\":\"low\","
-                              "\"regex\":\"boom\",\"threshold\":{\"count\":2,\"window_seconds\":5}}]}");
+    struct ag_matcher *m =
+        mk("{\"rules\":[{\"id\":\"n\",\"title\":\"t\",\"severity\":\"low\","
+           "\"regex\":\"boom\",\"threshold\":{\"count\":2,\"window_seconds\":5}}]}");
     struct cm_log_event ev[2];
     cr_assert_eq(run(m, &src_ctr, "boom a", 0, 1 * SEC, ev, 2), 0);
     cr_assert_eq(run(m, &src_auth, "boom b", 0, 2 * SEC, ev, 2), 1);
@@ -243,8 +249,9 @@ Test(matcher, captures_are_capped)
     /* 40 named groups: 32 fields; one long capture cut at 1024 bytes on a
      * character boundary */
     char rules[8192], *p = rules;
-    p += snprintf(p, sizeof rules, "{\"rules\":[{\"id\":\"many\",\"title\":\"t\",\"severity\":"
-                                   "\"low\",\"regex\":\"^");
+    p += snprintf(p, sizeof rules,
+                  "{\"rules\":[{\"id\":\"many\",\"title\":\"t\",\"severity\":"
+                  "\"low\",\"regex\":\"^");
     for (int i = 0; i < 40; i++)
         p += snprintf(p, (size_t)(rules + sizeof rules - p), "(?<g%02d>x)", i);
     snprintf(p, (size_t)(rules + sizeof rules - p), "(?<a_long>.*)\"}]}");

