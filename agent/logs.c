@@ -125,7 +125,11 @@ static void ag_logs_apply_sources(struct ag_logs *l)
     struct ag_tail_source *ts = cm_xcalloc(n ? n : 1, sizeof *ts);
     for (size_t i = 0; i < n; i++) {
         const struct ag_logs_src *s = i < l->n_host ? &l->host_src[i] : &l->ctr_src[i - l->n_host];
-        ts[i] = (struct ag_tail_source){s->path, s->kind, s->format, s->container_id};
+        ts[i] = (struct ag_tail_source){.path = s->path,
+                                        .kind = s->kind,
+                                        .format = s->format,
+                                        .container_id = s->container_id,
+                                        .from_start = s->kind == CM_LOG_SRC_CONTAINER};
     }
     if (ag_tail_set_sources(l->tail, ts, n) < 0)
         cm_warn(AG_LOGS_MOD, "cannot follow the log sources", "sources=%zu", n);

@@ -483,6 +483,7 @@ static struct ag_tail_src *ag_tail_src_new(const struct ag_tail_source *in, int6
     s->tmpl.path = s->path;
     snprintf(s->tmpl.container_id, sizeof s->tmpl.container_id, "%s", s->container_id);
     s->since_ns = now_ns;
+    s->scanned = in->from_start; /* start_at_end applies only before the first scan */
     return s;
 }
 

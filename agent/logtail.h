@@ -41,6 +41,9 @@ struct ag_tail_source {
     enum cm_log_source_kind kind;
     enum ag_log_format format;
     const char *container_id;    /* NULL or "" for host logs */
+    bool from_start;             /* a file never read before starts at 0 whatever
+                                    start_at_end says (a new container's log: its
+                                    first lines were written before we saw it) */
 };
 
 struct ag_tail_line {

@@ -246,6 +246,22 @@ Test(logtail, start_at_end_skips_existing_content)
     tail_free(t);
 }
 
+Test(logtail, from_start_source_reads_existing_content_despite_start_at_end)
+{
+    append("ctr.log", "first\nsecond\n");
+    struct ag_tail_opts o = {.start_at_end = true};
+    struct ag_tail *t = tail_new(&o, true);
+    struct ag_tail_source s = {
+        .path = p("ctr.log"), .kind = CM_LOG_SRC_CONTAINER, .format = AG_LOG_FMT_RAW,
+        .container_id = "abc", .from_start = true};
+    cr_assert_eq(ag_tail_set_sources(t, &s, 1), 0);
+    run_until(2, 5000);
+    cr_assert_eq(got.n, 2);
+    cr_assert_str_eq(got.v[0].text, "first");
+    cr_assert_eq(got.v[0].off, 0);
+    tail_free(t);
+}
+
 /* Numbered lines, a rename rotation every 97 lines, the tailer running in
  * between: every number exactly once, in order. */
 Test(logtail, rename_rotation_while_writing)
