@@ -11,6 +11,7 @@
 #include "collector/inventory_store.h"
 #include "collector/keyring.h"
 #include "collector/migrate.h"
+#include "collector/rulebook.h"
 #include "collector/server.h"
 #include "collector/writer.h"
 #include "collector/zap.h"
@@ -30,6 +31,7 @@
 
 struct col_core {
     void *zctx;
+    struct col_rulebook *rules;
     struct col_keyring *kr;
     struct col_zap *zap;
     struct col_writer *writer;
@@ -48,10 +50,15 @@ int col_core_start(uv_loop_t *loop, const struct col_config *cfg, const struct c
         goto out;
     }
     c->kr = col_keyring_new();
-    rc = col_zap_start(c->zctx, cfg->database, c->kr, stats, &c->zap, err, errlen);
+    rc = col_rulebook_new(cfg->rules_file, &c->rules, err, errlen);
+    if (rc == 0) rc = col_zap_start(c->zctx, cfg->database, c->kr, stats, &c->zap, err, errlen);
     if (rc == 0) rc = col_server_new(loop, c->zctx, cfg, kp, stats, &c->server, err, errlen);
     if (rc == 0)
         rc = col_writer_start(cfg, stats, col_server_on_ack, c->server, &c->writer, err, errlen);
+    if (rc == 0) {
+        col_writer_set_rules(c->writer, c->rules);
+        col_server_set_rules(c->server, c->rules);
+    }
     if (rc == 0 && (rc = col_server_start(c->server, c->writer)) < 0)
         snprintf(err, errlen, "cannot poll the ZeroMQ socket: %s", cm_err_str(rc));
 out:
@@ -70,6 +77,19 @@ out:
 int col_core_endpoint(const struct col_core *c, char *out, size_t outlen)
 {
     return col_server_endpoint(c->server, out, outlen);
+}
+
+struct col_rulebook *col_core_rules(const struct col_core *c)
+{
+    return c->rules;
+}
+
+int col_core_reload_rules(struct col_core *c, char *err, size_t errlen)
+{
+    int rc = col_rulebook_reload(c->rules, err, errlen);
+    if (rc < 0) return rc;
+    if (c->server && !c->stopped) col_server_push_policy(c->server);
+    return 0;
 }
 
 void col_core_ensure_partitions(struct col_core *c)
@@ -96,11 +116,12 @@ void col_core_free(struct col_core *c)
     col_core_stop(c);
     if (c->zctx) zmq_ctx_term(c->zctx);
     col_keyring_free(c->kr);
+    col_rulebook_free(c->rules);
     free(c);
 }
 
 struct col_run_state {
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t timer;
     struct col_core *core;
     struct col_api *api;
@@ -121,7 +142,24 @@ static void col_run_on_signal(uv_signal_t *h, int signum)
     col_core_stop(st->core);
     uv_close((uv_handle_t *)&st->sigint, NULL);
     uv_close((uv_handle_t *)&st->sigterm, NULL);
+    uv_close((uv_handle_t *)&st->sighup, NULL);
     uv_close((uv_handle_t *)&st->timer, NULL);
+}
+
+/* SIGHUP: the rules only (the config file is read at start). A bad file
+ * keeps the rules in force; agents get a new set only when there is one. */
+static void col_run_on_hup(uv_signal_t *h, int signum)
+{
+    struct col_run_state *st = h->data;
+    char err[512] = "";
+    (void)signum;
+    if (col_core_reload_rules(st->core, err, sizeof err) < 0) {
+        cm_error("collector", "rules not reloaded; the old ones stay in force",
+                 "version=%u err=\"%s\"", col_rulebook_version(col_core_rules(st->core)), err);
+        return;
+    }
+    cm_info("collector", "rules reloaded", "version=%u",
+            col_rulebook_version(col_core_rules(st->core)));
 }
 
 /* Findings follow the policy and catalogue of this start, not of the run
@@ -185,12 +223,16 @@ static int col_run_start(uv_loop_t *loop, const struct col_config *cfg, const st
     uv_timer_init(loop, &st->timer);
     uv_signal_init(loop, &st->sigint);
     uv_signal_init(loop, &st->sigterm);
-    st->timer.data = st->sigint.data = st->sigterm.data = st;
+    uv_signal_init(loop, &st->sighup);
+    st->timer.data = st->sigint.data = st->sigterm.data = st->sighup.data = st;
     uv_timer_start(&st->timer, col_run_on_timer, COL_PARTITION_TIMER_MS, COL_PARTITION_TIMER_MS);
     uv_signal_start(&st->sigint, col_run_on_signal, SIGINT);
     uv_signal_start(&st->sigterm, col_run_on_signal, SIGTERM);
+    uv_signal_start(&st->sighup, col_run_on_hup, SIGHUP);
+    col_api_set_rules(st->api, col_core_rules(st->core));
     col_core_endpoint(st->core, ep, sizeof ep);
-    cm_info("collector", "started", "listen=%s http_port=%d", ep, col_api_port(st->api));
+    cm_info("collector", "started", "listen=%s http_port=%d rules_version=%u", ep,
+            col_api_port(st->api), col_rulebook_version(col_core_rules(st->core)));
     return 0;
 }
 

@@ -3,12 +3,19 @@
  * ZMQ_FD is edge-triggered: it signals that ZMQ_EVENTS may have changed, not
  * that a message is waiting. So every wake-up, every send and every resume
  * is followed by a drain with ZMQ_DONTWAIT until EAGAIN; stopping earlier
- * would lose the wake-up for what is left. */
+ * would lose the wake-up for what is left.
+ *
+ * Rules go out as a Policy right after the ack of a stored Hello (the
+ * agent is enrolled and its session is new), and to every agent in the
+ * peer table after a reload. The table holds each agent's last routing id;
+ * a stale one only makes ROUTER drop the message. */
 #include "collector/server.h"
 
+#include "collector/rulebook.h"
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +29,15 @@ struct col_ack_node {
     uint8_t rid[COL_WRITER_RID_MAX];
     size_t rid_len;
     struct cm_ack ack;
+    bool policy; /* a stored Hello: the rules follow the ack */
+};
+
+/* An agent that sent something, where its last message came from. */
+struct col_peer {
+    char key[CM_KEY_Z85_LEN + 1];
+    uint8_t rid[COL_WRITER_RID_MAX];
+    size_t rid_len;
+    int64_t last_ns; /* monotonic */
 };
 
 struct col_server {
@@ -39,7 +55,17 @@ struct col_server {
     pthread_mutex_t mu;
     struct col_ack_node *acks, **acks_tail;
     struct cm_ratelimit rl;
+    struct col_rulebook *rules; /* borrowed; NULL = no Policy is sent */
+    struct col_peer *peers;     /* sorted by key, loop thread only */
+    size_t npeers, peers_cap;
 };
+
+static void col_server_send_raw(struct col_server *s, const uint8_t *rid, size_t rid_len,
+                                const uint8_t *buf, size_t len)
+{
+    if (zmq_send(s->sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(s->sock, buf, len, ZMQ_DONTWAIT);
+}
 
 static void col_server_send(struct col_server *s, const uint8_t *rid, size_t rid_len,
                             const struct cm_ack *ack)
@@ -50,9 +76,8 @@ static void col_server_send(struct col_server *s, const uint8_t *rid, size_t rid
     m.body.ack = *ack;
     if (cm_wire_encode_server(&m, &buf, &len) < 0)
         return; /* only a reason over the cap could do this; none of ours is */
-    if (zmq_send(s->sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(s->sock, buf, len, ZMQ_DONTWAIT);
     /* A peer that is gone or over its HWM loses the ack; it resends. */
+    col_server_send_raw(s, rid, rid_len, buf, len);
     free(buf);
 }
 
@@ -71,6 +96,109 @@ static void col_server_reject(struct col_server *s, const zmq_msg_t *rid, const 
      * encoder cannot produce such bytes): counted and logged only. */
     if (seq > 0)
         col_server_send(s, zmq_msg_data((zmq_msg_t *)rid), zmq_msg_size((zmq_msg_t *)rid), &ack);
+}
+
+static void col_server_drain(struct col_server *s);
+
+static int col_peer_cmp(const void *key, const void *peer)
+{
+    return strcmp(key, ((const struct col_peer *)peer)->key);
+}
+
+/* Index of the peer not heard from for the longest time. */
+static size_t col_server_peer_oldest(const struct col_server *s)
+{
+    size_t o = 0;
+    for (size_t i = 1; i < s->npeers; i++)
+        if (s->peers[i].last_ns < s->peers[o].last_ns) o = i;
+    return o;
+}
+
+/* Remembers where the agent's last message came from (a reconnect gets a
+ * new routing id). Bounded: when full, the longest silent one goes. */
+static void col_server_peer_seen(struct col_server *s, const char *key, const uint8_t *rid,
+                                 size_t rid_len)
+{
+    size_t lo = 0, hi = s->npeers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = col_peer_cmp(key, &s->peers[mid]);
+        if (c == 0) {
+            lo = mid;
+            goto found;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (s->npeers == COL_SERVER_PEERS_MAX) {
+        size_t o = col_server_peer_oldest(s);
+        memmove(&s->peers[o], &s->peers[o + 1], (s->npeers - o - 1) * sizeof *s->peers);
+        s->npeers--;
+        if (o < lo) lo--;
+    }
+    if (s->npeers == s->peers_cap) {
+        s->peers_cap = s->peers_cap ? s->peers_cap * 2 : 16;
+        s->peers = cm_xrealloc(s->peers, s->peers_cap * sizeof *s->peers);
+    }
+    memmove(&s->peers[lo + 1], &s->peers[lo], (s->npeers - lo) * sizeof *s->peers);
+    s->npeers++;
+    snprintf(s->peers[lo].key, sizeof s->peers[lo].key, "%s", key);
+found:
+    memcpy(s->peers[lo].rid, rid, rid_len);
+    s->peers[lo].rid_len = rid_len;
+    s->peers[lo].last_ns = cm_time_mono_ns();
+}
+
+/* The rule set in force as an encoded ServerMessage; NULL without one. */
+static uint8_t *col_server_policy_msg(struct col_server *s, size_t *len)
+{
+    if (!s->rules) return NULL;
+    const struct col_rules *r = col_rulebook_acquire(s->rules);
+    struct cm_server_msg m = {.kind = CM_SERVER_POLICY};
+    uint8_t *buf = NULL;
+    m.body.policy = r->policy;
+    int rc = cm_wire_encode_server(&m, &buf, len);
+    uint32_t version = r->policy.version;
+    col_rulebook_release(s->rules, r);
+    if (rc < 0) {
+        cm_warn("server", "cannot encode the rule set", "version=%u err=\"%s\"", version,
+                cm_err_str(rc));
+        return NULL;
+    }
+    return buf;
+}
+
+static void col_server_send_policy(struct col_server *s, const uint8_t *rid, size_t rid_len)
+{
+    size_t len = 0;
+    uint8_t *buf = col_server_policy_msg(s, &len);
+    if (buf) col_server_send_raw(s, rid, rid_len, buf, len);
+    free(buf);
+}
+
+void col_server_set_rules(struct col_server *s, struct col_rulebook *rules)
+{
+    s->rules = rules;
+}
+
+size_t col_server_push_policy(struct col_server *s)
+{
+    size_t len = 0, sent = 0;
+    if (s->stopped) return 0;
+    uint8_t *buf = col_server_policy_msg(s, &len);
+    for (size_t i = 0; buf && i < s->npeers; i++, sent++)
+        col_server_send_raw(s, s->peers[i].rid, s->peers[i].rid_len, buf, len);
+    free(buf);
+    /* Sending may have consumed the fd's edge. */
+    col_server_drain(s);
+    return sent;
+}
+
+size_t col_server_peer_count(const struct col_server *s)
+{
+    return s->npeers;
 }
 
 static void col_server_release(struct cm_envelope *env)
@@ -98,6 +226,7 @@ static void col_server_handle(struct col_server *s, zmq_msg_t *rid, zmq_msg_t *b
         memset(&it->env, 0, sizeof it->env);
         it->count_only = true;
     }
+    col_server_peer_seen(s, agent, zmq_msg_data(rid), zmq_msg_size(rid));
     memcpy(it->agent_key, agent, CM_KEY_Z85_LEN + 1);
     memcpy(it->rid, zmq_msg_data(rid), zmq_msg_size(rid));
     it->rid_len = zmq_msg_size(rid);
@@ -193,6 +322,7 @@ void col_server_on_ack(void *server, const struct col_writer_item *item, enum cm
     n->rid_len = item->rid_len;
     n->ack.seq = item->env.seq;
     n->ack.status = status;
+    n->policy = status == CM_ACK_STORED && item->env.kind == CM_BODY_HELLO;
     snprintf(n->ack.reason, sizeof n->ack.reason, "%s", reason ? reason : "");
     pthread_mutex_lock(&s->mu);
     *s->acks_tail = n;
@@ -211,6 +341,7 @@ static void col_server_flush_acks(struct col_server *s)
     while (n) {
         struct col_ack_node *next = n->next;
         col_server_send(s, n->rid, n->rid_len, &n->ack);
+        if (n->policy) col_server_send_policy(s, n->rid, n->rid_len);
         free(n);
         n = next;
     }
@@ -318,6 +449,7 @@ static void col_server_on_close(uv_handle_t *h)
      * The linger lets the last acks go out before zmq_ctx_term returns. */
     zmq_close(s->sock);
     pthread_mutex_destroy(&s->mu);
+    free(s->peers);
     free(s);
 }
 

@@ -10,6 +10,9 @@
  * touches). When the writer's queue is full the server
  * stops reading (backpressure) and resumes when acks come back. Acks from
  * the writer thread are queued under a mutex and sent on the loop thread.
+ * After the ack of a stored Hello the server sends the rule set in force
+ * (Policy); col_server_push_policy sends it to every agent it has heard
+ * from (a bounded table of agent key -> last routing id).
  * It does not touch the database. */
 #ifndef COL_SERVER_H
 #define COL_SERVER_H
@@ -23,6 +26,9 @@
 #include <uv.h>
 
 #define COL_SERVER_ZAP_DOMAIN "boxwatch"
+#define COL_SERVER_PEERS_MAX 16384 /* agents remembered for a Policy push */
+
+struct col_rulebook;
 
 struct col_server;
 
@@ -37,6 +43,14 @@ int col_server_endpoint(const struct col_server *s, char *out, size_t outlen);
 /* The writer's ack callback; pass the server as its argument. Thread-safe. */
 void col_server_on_ack(void *server, const struct col_writer_item *item, enum cm_ack_status status,
                        const char *reason);
+/* The rules sent as Policy (borrowed, must outlive the server; NULL = none).
+ * Loop thread, before col_server_start. */
+void col_server_set_rules(struct col_server *s, struct col_rulebook *rules);
+/* Loop thread: sends the rule set in force to every agent heard from;
+ * returns to how many. */
+size_t col_server_push_policy(struct col_server *s);
+/* Agents in the peer table (tests). */
+size_t col_server_peer_count(const struct col_server *s);
 /* Starts reading; w is borrowed until col_server_free. */
 int col_server_start(struct col_server *s, struct col_writer *w);
 /* Stops reading (an envelope held back by backpressure is dropped unacked;

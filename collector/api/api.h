@@ -21,6 +21,10 @@ int col_api_start(uv_loop_t *loop, const struct col_config *cfg, struct col_stat
                   struct col_api **out, char *err, size_t errlen);
 /* The port actually bound (useful with port 0 in tests). */
 int col_api_port(const struct col_api *api);
+/* The rule set GET /api/v1/rules shows (borrowed, must outlive the API);
+ * until it is set that route answers 503. */
+struct col_rulebook;
+void col_api_set_rules(struct col_api *api, struct col_rulebook *rules);
 /* Stops accepting, closes connections; frees once the handles are closed
  * (run the loop afterwards). NULL is harmless. */
 void col_api_stop(struct col_api *api);

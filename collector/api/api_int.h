@@ -37,6 +37,7 @@ struct col_api {
     size_t refs; /* server handle + connections (also refused); freed at 0 once stopping */
     struct col_api_conn *conns;
     struct col_api_refused *refused;
+    struct col_rulebook *rules; /* borrowed, NULL until col_api_set_rules */
     bool stopping;
 };
 
@@ -190,6 +191,9 @@ int64_t col_api_count_of(const PGresult *res, int kcol, const char *key, int vco
     "LEFT JOIN containers c ON c.id = f.container_ref "                                      \
     "LEFT JOIN container_inventory i ON i.container_ref = f.container_ref "
 cJSON *col_api_finding_json(const PGresult *res, int r);
+/* severity=high (a minimum) or severity=low,high (exactly those) as a text[]
+ * literal ("{high,critical}") in out (64 bytes); -1 with err on a bad name. */
+int col_api_param_severity(const char *v, char *out, size_t outlen, char *err, size_t errlen);
 
 /* handlers */
 void col_api_health(struct col_api_req *req);
@@ -202,6 +206,8 @@ void col_api_findings(struct col_api_req *req);
 void col_api_posture(struct col_api_req *req);
 void col_api_prom(struct col_api_req *req);
 void col_api_static(struct col_api_req *req);
+void col_api_events(struct col_api_req *req); /* events.c */
+void col_api_rules(struct col_api_req *req);  /* events.c */
 
 /* Runs sql ($1 = id: a container id, or a prefix of at least 12 characters;
  * the query orders an exact match first and returns at most 2 rows, the

@@ -95,8 +95,7 @@ static void col_api_findings_run(struct col_api_work *w)
 }
 
 /* severity=high (minimum) or severity=low,high (exactly) -> "{high,critical}". */
-static int col_api_param_severity(const char *v, char *out, size_t outlen, char *err,
-                                  size_t errlen)
+int col_api_param_severity(const char *v, char *out, size_t outlen, char *err, size_t errlen)
 {
     bool want[COL_SEV__COUNT] = {false};
     bool list = strchr(v, ',') != NULL;

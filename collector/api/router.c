@@ -23,6 +23,8 @@ static const struct col_api_route col_api_routes[] = {
     {"GET", "/api/v1/checks", col_api_checks},
     {"GET", "/api/v1/findings", col_api_findings},
     {"GET", "/api/v1/posture", col_api_posture},
+    {"GET", "/api/v1/events", col_api_events},
+    {"GET", "/api/v1/rules", col_api_rules},
     {"GET", "/metrics", col_api_prom},
     {"GET", "/", col_api_static},
     {"GET", "/{}", col_api_static},

@@ -1,6 +1,7 @@
 /* test_server.c - ZAP + server + writer on a real loop, real CURVE DEALERs
  * on 127.0.0.1 and a real PostgreSQL. */
 #include "collector/collector.h"
+#include "collector/rulebook.h"
 #include "collector/db.h"
 #include "common/keys.h"
 #include "common/timeutil.h"
@@ -9,6 +10,8 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +23,8 @@ static struct col_config cfg;
 static struct col_stats stats;
 static struct cm_keypair server_kp, agent_kp;
 static uv_loop_t loop;
-static uv_async_t stop_async;
+static uv_async_t stop_async, reload_async;
+static atomic_int reloads_done;
 static struct col_core *core;
 static pthread_t loop_thread;
 static char endpoint[256];
@@ -30,6 +34,15 @@ static void on_stop(uv_async_t *h)
 {
     col_core_stop(core);
     uv_close((uv_handle_t *)h, NULL);
+    uv_close((uv_handle_t *)&reload_async, NULL);
+}
+
+/* What SIGHUP does in `run`, on the loop thread. */
+static void on_reload(uv_async_t *h)
+{
+    char err[512];
+    (void)h;
+    if (col_core_reload_rules(core, err, sizeof err) == 0) atomic_fetch_add(&reloads_done, 1);
 }
 
 static void *run_loop(void *arg)
@@ -50,6 +63,7 @@ static void start_core(void)
     cr_assert_eq(col_core_endpoint(core, endpoint, sizeof endpoint), 0);
     cr_assert_neq(strstr(endpoint, "tcp://127.0.0.1:"), NULL, "%s", endpoint);
     uv_async_init(&loop, &stop_async, on_stop);
+    uv_async_init(&loop, &reload_async, on_reload);
     cr_assert_eq(pthread_create(&loop_thread, NULL, run_loop, NULL), 0);
 }
 
@@ -149,16 +163,34 @@ static void send_metrics(void *d, uint64_t seq, const char *cid)
     send_env(d, &env);
 }
 
-/* 0 and the ack, or -1 when none came within timeout_ms. */
+/* 0 and the next server message, or -1 when none came within timeout_ms;
+ * *m is the caller's to close (cm_wire_server_close). */
+static int recv_msg(void *d, int timeout_ms, struct cm_server_msg *m)
+{
+    zmq_msg_t msg;
+    enum cm_wire_reason r;
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, d, 0) < 0) {
+        zmq_msg_close(&msg);
+        return -1;
+    }
+    int rc = cm_wire_decode_server(zmq_msg_data(&msg), zmq_msg_size(&msg), m, &r, NULL, 0);
+    zmq_msg_close(&msg);
+    cr_assert_eq(rc, 0);
+    return 0;
+}
+
+/* 0 and the next ack (a Policy on the way is skipped), or -1 when none
+ * came within timeout_ms. */
 static int recv_ack(void *d, int timeout_ms, struct cm_ack *ack)
 {
-    uint8_t buf[4096];
-    zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    int n = zmq_recv(d, buf, sizeof buf, 0);
-    if (n < 0) return -1;
     struct cm_server_msg m;
-    enum cm_wire_reason r;
-    cr_assert_eq(cm_wire_decode_server(buf, (size_t)n, &m, &r, NULL, 0), 0);
+    for (;;) {
+        if (recv_msg(d, timeout_ms, &m) < 0) return -1;
+        if (m.kind != CM_SERVER_POLICY) break;
+        cm_wire_server_close(&m);
+    }
     cr_assert_eq(m.kind, CM_SERVER_ACK);
     *ack = m.body.ack;
     return 0;
@@ -295,4 +327,87 @@ Test(server, acks_lost_after_commit_resends_to_a_restarted_collector_are_dropped
     cr_assert_eq(count("SELECT envelopes_received FROM agents"), 13);
     cr_assert_eq(count("SELECT last_seq FROM agents"), 7);
     cr_assert_eq(count("SELECT count(*) FROM agents WHERE hostname = 'host-1'"), 1);
+}
+
+static void expect_policy(void *d, uint32_t version)
+{
+    struct cm_server_msg m;
+    cr_assert_eq(recv_msg(d, 10000, &m), 0, "no Policy");
+    cr_assert_eq(m.kind, CM_SERVER_POLICY, "kind %d, not a Policy", m.kind);
+    cr_assert_eq(m.body.policy.version, version);
+    const struct col_rules *r = col_rulebook_acquire(col_core_rules(core));
+    cr_assert_eq(m.body.policy.n, r->policy.n);
+    for (size_t i = 0; i < r->policy.n; i++) {
+        cr_assert_str_eq(m.body.policy.rules[i].id, r->policy.rules[i].id);
+        cr_assert_str_eq(m.body.policy.rules[i].regex, r->policy.rules[i].regex);
+    }
+    col_rulebook_release(col_core_rules(core), r);
+    cm_wire_server_close(&m);
+}
+
+Test(server, agent_gets_the_rules_after_its_hello_and_after_a_reload)
+{
+    struct cm_server_msg m;
+    struct cm_ack ack;
+    uint32_t v1 = col_rulebook_version(col_core_rules(core));
+    cr_assert_gt(v1, 0);
+    void *d = dealer(&agent_kp);
+    send_hello(d, 1);
+    cr_assert_eq(recv_msg(d, 10000, &m), 0, "no ack");
+    cr_assert_eq(m.kind, CM_SERVER_ACK, "the ack comes first");
+    cr_assert_eq(m.body.ack.seq, 1);
+    expect_policy(d, v1);
+    /* other envelopes are acked without a Policy */
+    send_metrics(d, 2, "ctr-1");
+    cr_assert_eq(recv_msg(d, 10000, &m), 0, "no ack");
+    cr_assert_eq(m.kind, CM_SERVER_ACK);
+    cr_assert_eq(recv_msg(d, 300, &m), -1, "a Policy without a Hello");
+
+    /* a second agent that has only sent metrics also gets a reload's push */
+    struct cm_keypair other;
+    usleep(1100 * 1000); /* past the ZAP miss-refresh rate limit */
+    cr_assert_eq(tu_pg_add_agent(conn, "a2", &other), 0);
+    void *d2 = dealer(&other);
+    send_metrics(d2, 1, "ctr-2");
+    cr_assert_eq(recv_ack(d2, 10000, &ack), 0, "no ack");
+    sleep(1); /* the new version is the load time in seconds, or one more */
+    uv_async_send(&reload_async);
+    for (int i = 0; i < 500 && atomic_load(&reloads_done) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&reloads_done), 1);
+    uint32_t v2 = col_rulebook_version(col_core_rules(core));
+    cr_assert_gt(v2, v1);
+    expect_policy(d, v2);
+    expect_policy(d2, v2);
+    zmq_close(d2);
+    zmq_close(d);
+}
+
+Test(server, bad_rules_file_stops_start_up_naming_file_and_rule)
+{
+    char dir[] = "/tmp/bw-rules-XXXXXX", path[64], err[512] = "";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/rules.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"rules\":[{\"id\":\"local.bad\",\"title\":\"t\",\"severity\":\"low\","
+          "\"regex\":\"(unclosed\"}]}",
+          f);
+    fclose(f);
+    stop_core();
+    cfg.rules_file = path;
+    uv_loop_t l2;
+    struct col_core *c2 = NULL;
+    uv_loop_init(&l2);
+    int rc = col_core_start(&l2, &cfg, &server_kp, &stats, &c2, err, sizeof err);
+    uv_run(&l2, UV_RUN_DEFAULT);
+    uv_loop_close(&l2);
+    cfg.rules_file = NULL;
+    unlink(path);
+    rmdir(dir);
+    cr_assert_lt(rc, 0);
+    cr_assert_null(c2);
+    char want[128];
+    snprintf(want, sizeof want, "rules file %s: rule local.bad: ", path);
+    cr_assert_eq(strncmp(err, want, strlen(want)), 0, "error '%s'", err);
 }
