@@ -54,7 +54,8 @@ jq -s --argjson cores "$(nproc)" --arg quick "$QUICK" --arg date "$(date -u +%FT
     netdata_cpu_pct: null, netdata_rss_kb: null,
     ingest_samples_per_s: null, copy_ceiling_samples_per_s: null, ingest_ratio: null,
     api_p99_ms_containers: null, api_p99_ms_metrics: null, decode_samples_per_s: null,
-    logs_match_lines_per_s: null, logs_floor_lines_per_s: null, logs_floor_ratio: null }
+    logs_match_lines_per_s: null, logs_floor_lines_per_s: null, logs_floor_ratio: null,
+    logs_tail_lines_per_s: null, logs_tail_floor_ratio: null }
   + (map(.summary) | add // {})
   + { benchmarks: (map(.benchmarks) | add // []) }' "${results[@]}" >bench-results.json
 

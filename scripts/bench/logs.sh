@@ -14,7 +14,7 @@ BIN=$BENCH_BUILD/tests/bench/bench-logs
 SECS=5
 [ "${BENCH_QUICK:-0}" = 1 ] && SECS=2
 export BOXWATCH_CORPUS_DIR=${BOXWATCH_CORPUS_DIR:-$(cd "$ROOT/.." && pwd)/shared/corpus}
-echo "logs: ${SECS}s floor + ${SECS}s matching with the built-in rules, pinned to CPU 0" >&2
+echo "logs: ${SECS}s floor + ${SECS}s matching + ${SECS}s tailer and matching, built-in rules, pinned to CPU 0" >&2
 PIN=()
 command -v taskset >/dev/null && PIN=(taskset -c 0)
 out=$("${PIN[@]}" "$BIN" "$SECS" "$ROOT/rules/builtin.json")
@@ -22,5 +22,7 @@ jq -c --argjson r "$out" -n '{
   part: "logs",
   summary: { logs_match_lines_per_s: $r.match_lines_per_s,
              logs_floor_lines_per_s: $r.floor_lines_per_s,
-             logs_floor_ratio: $r.match_floor_ratio },
+             logs_floor_ratio: $r.match_floor_ratio,
+             logs_tail_lines_per_s: $r.tail_match_lines_per_s,
+             logs_tail_floor_ratio: $r.tail_match_floor_ratio },
   benchmarks: [ { name: "logs_builtin_rules_per_core" } + $r ] }'

@@ -4,7 +4,10 @@
  * Reads one log file again and again for SECONDS each way, single thread:
  *   (a) floor: fopen + getline, strip the line end, count lines and bytes;
  *   (b) match: the same reading, each line handed to ag_matcher_match as an
- *       auth-log line (events freed, as the agent would after batching).
+ *       auth-log line (events freed, as the agent would after batching);
+ *   (c) tail: what the agent really does per line: the tailer (agent/
+ *       logtail.c, without a loop: fresh offsets, the file read from 0 to its
+ *       end, UTF-8 checked, timestamps parsed) feeding the matcher.
  * The file is the Loghub OpenSSH sample (BOXWATCH_CORPUS_DIR/logs/OpenSSH/
  * OpenSSH_2k.log, read in place) or, when absent, a generated auth log of the
  * same mix (mostly failed passwords and invalid users, some accepted logins,
@@ -16,10 +19,12 @@
  * Prints one JSON line; exit 1 only when the rules or the file cannot be
  * read. Under callgrind use --toggle-collect=bench_logs_pass. */
 #define _POSIX_C_SOURCE 200809L
+#include "agent/logtail.h"
 #include "agent/matcher.h"
 #include "common/rules.h"
 #include "common/timeutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,18 +82,64 @@ __attribute__((noinline)) int bench_logs_pass(const char *path, struct ag_matche
     return 0;
 }
 
+struct bl_tail_ctx {
+    struct ag_matcher *m;
+    struct bl_pass *acc;
+    int64_t now;
+};
+
+static void bl_on_line(void *arg, const struct ag_tail_line *l)
+{
+    struct bl_tail_ctx *x = arg;
+    struct cm_log_event ev[8];
+    x->acc->lines++;
+    x->acc->bytes += l->end_offset - l->offset;
+    size_t k = ag_matcher_match(x->m, l, x->now += 1000000, ev, 8);
+    for (size_t i = 0; i < k; i++)
+        cm_log_event_free(&ev[i]);
+    x->acc->events += k;
+}
+
+/* One pass through the real tailer: a new one each time (its offsets in a
+ * scratch dir, removed after), polled until the file is read to its end. */
+__attribute__((noinline)) int bench_logs_tail_pass(const char *path, struct ag_matcher *m,
+                                                   struct bl_pass *acc)
+{
+    char dir[] = "/tmp/bench-logs-tail.XXXXXX", err[256] = "";
+    if (!mkdtemp(dir)) return -1;
+    struct bl_tail_ctx x = {m, acc, cm_time_now_ns()};
+    struct ag_tail_opts o = {.state_dir = dir, .on_line = bl_on_line, .arg = &x};
+    struct ag_tail *t = NULL;
+    int rc = ag_tail_new(NULL, &o, &t, err, sizeof err);
+    struct ag_tail_source src = {.path = path, .kind = CM_LOG_SRC_AUTH, .format = AG_LOG_FMT_RAW};
+    if (rc == 0) rc = ag_tail_set_sources(t, &src, 1);
+    if (rc == 0) {
+        do
+            ag_tail_poll(t);
+        while (ag_tail_has_pending(t));
+    }
+    ag_tail_free(t);
+    char f[sizeof dir + 32];
+    snprintf(f, sizeof f, "%s/log-offsets", dir);
+    remove(f);
+    rmdir(dir);
+    return rc < 0 ? -1 : 0;
+}
+
 struct bl_result {
     struct bl_pass p;
     uint64_t passes;
     double wall_s, cpu_s;
 };
 
-static int bl_run(const char *path, struct ag_matcher *m, double secs, struct bl_result *r)
+static int bl_run(const char *path, struct ag_matcher *m, bool tail, double secs,
+                  struct bl_result *r)
 {
     int64_t w0 = cm_time_mono_ns(), c0 = bl_cpu_ns(), end = w0 + (int64_t)(secs * 1e9);
     memset(r, 0, sizeof *r);
     do {
-        if (bench_logs_pass(path, m, &r->p) < 0) return -1;
+        int rc = tail ? bench_logs_tail_pass(path, m, &r->p) : bench_logs_pass(path, m, &r->p);
+        if (rc < 0) return -1;
         r->passes++;
     } while (cm_time_mono_ns() < end);
     r->wall_s = (double)(cm_time_mono_ns() - w0) / 1e9;
@@ -192,8 +243,9 @@ int main(int argc, char **argv)
         snprintf(log, sizeof log, "%s", gen);
     }
     struct ag_matcher *m = bl_matcher(rules);
-    struct bl_result floor, match;
-    int rc = !m || bl_run(log, NULL, secs, &floor) < 0 || bl_run(log, m, secs, &match) < 0;
+    struct bl_result floor, match, tail;
+    int rc = !m || bl_run(log, NULL, false, secs, &floor) < 0 ||
+             bl_run(log, m, false, secs, &match) < 0 || bl_run(log, m, true, secs, &tail) < 0;
     if (gen[0]) remove(gen);
     if (rc) {
         fprintf(stderr, "bench-logs: cannot read %s or %s\n", rules, log);
@@ -201,14 +253,16 @@ int main(int argc, char **argv)
         return 1;
     }
     double floor_cpu = (double)floor.p.lines / floor.cpu_s,
-           match_cpu = (double)match.p.lines / match.cpu_s;
+           match_cpu = (double)match.p.lines / match.cpu_s,
+           tail_cpu = (double)tail.p.lines / tail.cpu_s;
     struct ag_matcher_stats st;
     ag_matcher_get_stats(m, &st);
     printf("{\"input\":\"%s\",\"rules\":%zu,\"file_lines\":%llu,\"file_bytes\":%llu,"
            "\"floor_lines_per_s\":%.0f,\"floor_lines_per_wall_s\":%.0f,\"floor_mib_per_s\":%.1f,"
            "\"match_lines_per_s\":%.0f,\"match_lines_per_wall_s\":%.0f,\"match_mib_per_s\":%.1f,"
            "\"match_floor_ratio\":%.4f,\"match_ns_per_line\":%.0f,\"events_per_pass\":%llu,"
-           "\"match_errors\":%llu,\"floor_s\":%.3f,\"match_s\":%.3f}\n",
+           "\"match_errors\":%llu,\"floor_s\":%.3f,\"match_s\":%.3f,"
+           "\"tail_match_lines_per_s\":%.0f,\"tail_match_floor_ratio\":%.4f,\"tail_s\":%.3f}\n",
            gen[0] ? "generated" : "OpenSSH_2k", ag_matcher_rules(m),
            (unsigned long long)(floor.p.lines / floor.passes),
            (unsigned long long)(floor.p.bytes / floor.passes), floor_cpu,
@@ -216,7 +270,7 @@ int main(int argc, char **argv)
            match_cpu, (double)match.p.lines / match.wall_s,
            (double)match.p.bytes / match.cpu_s / 1048576.0, match_cpu / floor_cpu, 1e9 / match_cpu,
            (unsigned long long)(match.p.events / match.passes), (unsigned long long)st.match_errors,
-           floor.cpu_s, match.cpu_s);
+           floor.cpu_s, match.cpu_s, tail_cpu, tail_cpu / floor_cpu, tail.cpu_s);
     ag_matcher_free(m);
     return 0;
 }
