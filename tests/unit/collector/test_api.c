@@ -5,6 +5,7 @@
 #include "collector/api/api_int.h"
 #include "collector/config.h"
 #include "common/timeutil.h"
+#include "tests/util/httptest.h"
 #include "tests/util/pgutil.h"
 
 #include <arpa/inet.h>
@@ -160,85 +161,31 @@ static void teardown_db(void)
         tu_pg_drop_db(conninfo);
 }
 
-/* ---- a small blocking HTTP client ------------------------------------- */
+/* ---- requests (tests/util/httptest.h) ---------------------------------- */
 
-struct resp {
-    int status;
-    char *raw;        /* whole response */
-    const char *body; /* into raw */
-    cJSON *json;      /* parsed body, or NULL */
-};
-
-static void resp_free(struct resp *r)
-{
-    cJSON_Delete(r->json);
-    free(r->raw);
-}
-
-static int connect_api(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
-/* Sends raw bytes and reads until the server closes. */
 static char *exchange(const char *raw, size_t len)
 {
-    int fd = connect_api();
-    cr_assert_eq(write(fd, raw, len), (ssize_t)len);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        if (n == cap)
-            buf = realloc(buf, (cap *= 2) + 1);
-        ssize_t got = read(fd, buf + n, cap - n);
-        cr_assert_geq(got, 0, "read timed out or failed");
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
-    close(fd);
-    return buf;
+    return tu_http_exchange(port, raw, len);
 }
 
-static struct resp request(const char *method, const char *target, const char *token)
+static struct tu_http_resp request(const char *method, const char *target, const char *token)
 {
-    char raw[8192];
-    char auth[256] = "";
-    if (token)
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-    int n = snprintf(raw, sizeof raw, "%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n",
-                     method, target, auth);
-    struct resp r = {0};
-    r.raw = exchange(raw, (size_t)n);
-    cr_assert_eq(strncmp(r.raw, "HTTP/1.1 ", 9), 0, "not HTTP: %.80s", r.raw);
-    r.status = (int)strtol(r.raw + 9, NULL, 10);
-    const char *sep = strstr(r.raw, "\r\n\r\n");
-    cr_assert_not_null(sep);
-    r.body = sep + 4;
-    r.json = cJSON_Parse(r.body);
-    return r;
+    return tu_http_request(port, method, target, token);
 }
 
-static struct resp get(const char *target)
+static struct tu_http_resp get(const char *target)
 {
     return request("GET", target, READ_TOKEN);
 }
 
-static bool has_header(const struct resp *r, const char *line)
+static bool has_header(const struct tu_http_resp *r, const char *line)
 {
     const char *end = strstr(r->raw, "\r\n\r\n");
     const char *hit = strcasestr(r->raw, line);
     return hit && hit < end;
 }
 
-static const char *error_code(const struct resp *r)
+static const char *error_code(const struct tu_http_resp *r)
 {
     cJSON *e = cJSON_GetObjectItem(r->json, "error");
     cJSON *c = cJSON_GetObjectItem(e, "code");
@@ -247,7 +194,7 @@ static const char *error_code(const struct resp *r)
     return c->valuestring;
 }
 
-static const char *error_message(const struct resp *r)
+static const char *error_message(const struct tu_http_resp *r)
 {
     return cJSON_GetObjectItem(cJSON_GetObjectItem(r->json, "error"), "message")->valuestring;
 }
@@ -258,28 +205,28 @@ TestSuite(api, .init = setup_db, .fini = teardown_db, .timeout = 60);
 
 Test(api, tokens_are_required)
 {
-    struct resp r = request("GET", "/api/v1/containers", NULL);
+    struct tu_http_resp r = request("GET", "/api/v1/containers", NULL);
     cr_assert_eq(r.status, 401);
     cr_assert_str_eq(error_code(&r), "unauthorized");
     cr_assert(has_header(&r, "WWW-Authenticate: Bearer"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/api/v1/containers", READ_TOKEN "x");
     cr_assert_eq(r.status, 401);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/metrics", "short");
     cr_assert_eq(r.status, 401);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/api/v1/nope", NULL);
     cr_assert_eq(r.status, 401, "unknown API paths do not leak before the token check");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/api/v1/agents", ADMIN_TOKEN);
     cr_assert_eq(r.status, 200, "the admin token may read");
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, health_ok)
 {
-    struct resp r = get("/api/v1/health");
+    struct tu_http_resp r = get("/api/v1/health");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "status")->valuestring, "ok");
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "database")->valuestring, "ok");
@@ -289,23 +236,23 @@ Test(api, health_ok)
     cr_assert(has_header(&r, "Content-Type: application/json"));
     cr_assert(has_header(&r, "Cache-Control: no-store"));
     cr_assert(has_header(&r, "X-Content-Type-Options: nosniff"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, health_503_while_the_writer_reconnects)
 {
     atomic_store(&stats.db_up, 0);
-    struct resp r = get("/api/v1/health");
+    struct tu_http_resp r = get("/api/v1/health");
     cr_assert_eq(r.status, 503, "%s", r.body);
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "status")->valuestring, "degraded");
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "database")->valuestring, "ok",
                      "the API's own query worked");
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "writer")->valuestring, "reconnecting");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     atomic_store(&stats.db_up, 1);
     r = get("/api/v1/health");
     cr_assert_eq(r.status, 200, "%s", r.body);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 static double counter(cJSON *agent, const char *name)
@@ -317,19 +264,19 @@ static double counter(cJSON *agent, const char *name)
 
 Test(api, agents_delivery_counters_before_and_after_a_heartbeat)
 {
-    struct resp r = get("/api/v1/agents");
+    struct tu_http_resp r = get("/api/v1/agents");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agents"), 0);
     cr_assert_eq(counter(a, "envelopes_received"), 0);
     cr_assert_eq(counter(a, "samples_reported"), -1, "null before the first heartbeat");
     cr_assert_eq(counter(a, "samples_in_flight"), -1, "null before the first heartbeat");
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(a, "spool")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/metrics");
     cr_assert(strstr(r.body, "boxwatch_agent_envelopes_received_total{agent=\"node-1\"} 0\n"),
               "%s", r.body);
     cr_assert_null(strstr(r.body, "boxwatch_agent_samples_in_flight{"), "no value, no series");
-    resp_free(&r);
+    tu_http_resp_free(&r);
 
     PGconn *c = PQconnectdb(conninfo);
     sql(c, "UPDATE agents SET envelopes_received = 50, spool_samples_total = 200, "
@@ -347,26 +294,26 @@ Test(api, agents_delivery_counters_before_and_after_a_heartbeat)
     cr_assert_eq(cJSON_GetObjectItem(sp, "floor_seq")->valuedouble, 40);
     cr_assert_eq(cJSON_GetObjectItem(sp, "envelopes_total")->valuedouble, 45);
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(sp, "last_heartbeat")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/metrics");
     cr_assert(strstr(r.body, "boxwatch_agent_samples_in_flight{agent=\"node-1\"} 15\n"), "%s",
               r.body);
     cr_assert(strstr(r.body, "boxwatch_agent_samples_reported_total{agent=\"node-1\"} 200\n"));
     cr_assert(strstr(r.body, "boxwatch_agent_spool_unacked_envelopes{agent=\"node-1\"} 3\n"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 
     /* stored ahead of an old heartbeat: never a negative backlog */
     sql(c, "UPDATE agents SET spool_samples_total = 100", 0, NULL);
     r = get("/api/v1/agents");
     a = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "agents"), 0);
     cr_assert_eq(counter(a, "samples_in_flight"), 0);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     PQfinish(c);
 }
 
 Test(api, agents_list)
 {
-    struct resp r = get("/api/v1/agents");
+    struct tu_http_resp r = get("/api/v1/agents");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cJSON *list = cJSON_GetObjectItem(r.json, "agents");
     cr_assert_eq(cJSON_GetArraySize(list), 1);
@@ -383,12 +330,12 @@ Test(api, agents_list)
     const char *enrolled = cJSON_GetObjectItem(a, "enrolled_at")->valuestring;
     cr_assert(strlen(enrolled) > 20 && enrolled[strlen(enrolled) - 1] == 'Z', "%s", enrolled);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next_cursor")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, containers_list_with_latest)
 {
-    struct resp r = get("/api/v1/containers");
+    struct tu_http_resp r = get("/api/v1/containers");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cJSON *list = cJSON_GetObjectItem(r.json, "containers");
     cr_assert_eq(cJSON_GetArraySize(list), 2);
@@ -410,12 +357,12 @@ Test(api, containers_list_with_latest)
     cr_assert_str_eq(cJSON_GetObjectItem(c2, "name")->valuestring, "4fa6e0f0c678");
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(c2, "latest")));
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(c2, "cgroup_path")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, containers_pagination_and_host_filter)
 {
-    struct resp r = get("/api/v1/containers?limit=1");
+    struct tu_http_resp r = get("/api/v1/containers?limit=1");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cJSON *list = cJSON_GetObjectItem(r.json, "containers");
     cr_assert_eq(cJSON_GetArraySize(list), 1);
@@ -424,24 +371,24 @@ Test(api, containers_pagination_and_host_filter)
     cr_assert(cJSON_IsString(cur), "%s", r.body);
     char target[256];
     snprintf(target, sizeof target, "/api/v1/containers?limit=1&cursor=%s", cur->valuestring);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get(target);
     cr_assert_eq(r.status, 200, "%s", r.body);
     list = cJSON_GetObjectItem(r.json, "containers");
     cr_assert_eq(cJSON_GetArraySize(list), 1);
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "id")->valuestring, C2);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next_cursor")), "%s", r.body);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers?host=node-1.example");
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "containers")), 2);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers?host=other%2Dhost");
     cr_assert_eq(r.status, 200);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "containers")), 0);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
-static cJSON *metrics_series(const char *query, const char *name, struct resp *r)
+static cJSON *metrics_series(const char *query, const char *name, struct tu_http_resp *r)
 {
     char target[512];
     snprintf(target, sizeof target, "/api/v1/containers/%s/metrics?%s", C1, query);
@@ -457,7 +404,7 @@ Test(api, metrics_series_values)
     char q[128];
     snprintf(q, sizeof q, "from=%lld&to=%lld&step=60s", (long long)t0 + 300,
              (long long)t0 + 1500);
-    struct resp r;
+    struct tu_http_resp r;
     cJSON *cpu = metrics_series(q, "cpu_cores", &r);
     cr_assert_eq(cJSON_GetArraySize(cpu), 20, "%s", r.body);
     cJSON *pt;
@@ -480,37 +427,37 @@ Test(api, metrics_series_values)
     cr_assert_eq(cJSON_GetObjectItem(r.json, "step_s")->valuedouble, 60);
     cJSON *c = cJSON_GetObjectItem(r.json, "container");
     cr_assert_str_eq(cJSON_GetObjectItem(c, "name")->valuestring, "web");
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, short_prefix_is_not_a_match)
 {
     /* under 12 characters only an exact id matches: a short prefix is unknown */
-    struct resp r = get("/api/v1/containers/4fa6/metrics");
+    struct tu_http_resp r = get("/api/v1/containers/4fa6/metrics");
     cr_assert_eq(r.status, 404, "%s", r.body);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, metrics_default_window_and_prefix)
 {
-    struct resp r = get("/api/v1/containers/4fa6e0f0c6786/metrics");
+    struct tu_http_resp r = get("/api/v1/containers/4fa6e0f0c6786/metrics");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cJSON *cpu = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "series"), "cpu_cores");
     /* last hour at 60 s: the 30 min of samples give 29 to 31 steps */
     cr_assert(cJSON_GetArraySize(cpu) >= 28 && cJSON_GetArraySize(cpu) <= 31, "%d",
               cJSON_GetArraySize(cpu));
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "container"), "id")->valuestring, C1);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 static void expect_400(const char *target, const char *names)
 {
-    struct resp r = get(target);
+    struct tu_http_resp r = get(target);
     cr_assert_eq(r.status, 400, "%s -> %d %s", target, r.status, r.body);
     cr_assert_str_eq(error_code(&r), "bad_request");
     cr_assert(strstr(error_message(&r), names), "%s: message '%s' does not name %s", target,
               error_message(&r), names);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, bad_parameters_are_400_naming_them)
@@ -533,43 +480,43 @@ Test(api, bad_parameters_are_400_naming_them)
 Test(api, ambiguous_prefix_is_409)
 {
     /* C1 and C2 share these 12 characters: not a bad request, a conflict */
-    struct resp r = get("/api/v1/containers/4fa6e0f0c678/metrics");
+    struct tu_http_resp r = get("/api/v1/containers/4fa6e0f0c678/metrics");
     cr_assert_eq(r.status, 409, "-> %d %s", r.status, r.body);
     cr_assert_str_eq(error_code(&r), "ambiguous");
     cr_assert(strstr(error_message(&r), "4fa6e0f0c678"), "%s", error_message(&r));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, not_found_and_wrong_method)
 {
-    struct resp r = get("/api/v1/nothing");
+    struct tu_http_resp r = get("/api/v1/nothing");
     cr_assert_eq(r.status, 404);
     cr_assert_str_eq(error_code(&r), "not_found");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers/ffffffffffffffffffff/metrics");
     cr_assert_eq(r.status, 404, "%s", r.body);
     cr_assert_str_eq(error_code(&r), "not_found");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("POST", "/api/v1/containers", READ_TOKEN);
     cr_assert_eq(r.status, 405);
     cr_assert_str_eq(error_code(&r), "method_not_allowed");
     cr_assert(has_header(&r, "Allow: GET"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/no-such-file.txt", NULL);
     cr_assert_eq(r.status, 404);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, static_page_needs_no_token)
 {
-    struct resp r = request("GET", "/", NULL);
+    struct tu_http_resp r = request("GET", "/", NULL);
     cr_assert_eq(r.status, 200);
     cr_assert(has_header(&r, "Content-Type: text/html"));
     cr_assert(strstr(r.body, "<html") || strstr(r.body, "<!doctype"), "%.100s", r.body);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = request("GET", "/index.html", NULL);
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api, pipelined_requests_on_one_connection)
@@ -635,7 +582,7 @@ Test(api, prometheus_metrics)
     atomic_store(&stats.envelopes_received, 12345);
     atomic_store(&stats.envelopes_rejected[CM_WIRE_MALFORMED], 3);
     atomic_store(&stats.db_up, 1);
-    struct resp r = get("/metrics");
+    struct tu_http_resp r = get("/metrics");
     cr_assert_eq(r.status, 200);
     cr_assert(has_header(&r, "Content-Type: text/plain; version=0.0.4"));
     cr_assert(strstr(r.body, "# TYPE boxwatch_envelopes_received_total counter\n"
@@ -653,7 +600,7 @@ Test(api, prometheus_metrics)
         cr_assert_eq(rc, 0, "promtool check metrics exit %d on:\n%s", rc, r.body);
     else
         cr_log_warn("promtool not installed; exposition checked by hand only");
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 /* ---- without a database ------------------------------------------------- */
@@ -673,20 +620,20 @@ TestSuite(api_nodb, .init = setup_dead_db, .fini = teardown_dead_db, .timeout = 
 
 Test(api_nodb, health_is_503_when_database_is_down)
 {
-    struct resp r = get("/api/v1/health");
+    struct tu_http_resp r = get("/api/v1/health");
     cr_assert_eq(r.status, 503, "%s", r.body);
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "status")->valuestring, "degraded");
     cr_assert_str_eq(cJSON_GetObjectItem(r.json, "database")->valuestring, "unreachable");
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(r.json, "error")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers");
     cr_assert_eq(r.status, 503, "%s", r.body);
     cr_assert_str_eq(error_code(&r), "unavailable");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/metrics");
     cr_assert_eq(r.status, 200, "/metrics still answers from memory");
     cr_assert(strstr(r.body, "boxwatch_api_db_up 0\n"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     cr_assert_geq(atomic_load(&stats.http_errors), 2);
     cr_assert_geq(atomic_load(&stats.http_requests), 3);
 }
@@ -713,18 +660,18 @@ Test(api_nodb, connections_over_the_limit_are_refused)
 {
     int fds[3];
     for (int i = 0; i < 3; i++)
-        fds[i] = connect_api();
+        fds[i] = tu_http_connect(port);
     usleep(200 * 1000); /* let the loop accept them */
-    struct resp r = request("GET", "/", NULL);
+    struct tu_http_resp r = request("GET", "/", NULL);
     cr_assert_eq(r.status, 503, "%s", r.raw);
     cr_assert_str_eq(error_code(&r), "unavailable");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     for (int i = 0; i < 3; i++)
         close(fds[i]);
     usleep(200 * 1000);
     r = request("GET", "/", NULL);
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 /* float8 text from PostgreSQL goes to clients as is: only JSON numbers may. */

@@ -10,6 +10,7 @@
 #include "collector/rulebook.h"
 #include "common/keys.h"
 #include "common/timeutil.h"
+#include "tests/util/httptest.h"
 #include "tests/util/pgutil.h"
 
 #include <arpa/inet.h>
@@ -155,49 +156,13 @@ static void teardown(void)
 
 TestSuite(api_events, .init = setup, .fini = teardown, .timeout = 60);
 
-/* ---- a small blocking HTTP client ------------------------------------- */
+/* ---- requests (tests/util/httptest.h) ---------------------------------- */
 
-struct resp {
-    int status;
-    char *raw;
-    cJSON *json;
-};
-
-static struct resp get(const char *target)
+static struct tu_http_resp get(const char *target)
 {
-    struct resp r = {0};
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " READ_TOKEN
-                     "\r\nConnection: close\r\n\r\n",
-                     target);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    cr_assert_eq(write(fd, req, (size_t)n), n);
-    size_t cap = 1 << 16, len = 0;
-    r.raw = malloc(cap + 1);
-    for (ssize_t got; (got = read(fd, r.raw + len, cap - len)) != 0; len += (size_t)got) {
-        cr_assert_gt(got, 0, "read timed out or failed");
-        if (len + (size_t)got == cap) r.raw = realloc(r.raw, (cap *= 2) + 1);
-    }
-    r.raw[len] = '\0';
-    close(fd);
-    r.status = (int)strtol(r.raw + 9, NULL, 10);
-    const char *body = strstr(r.raw, "\r\n\r\n");
-    cr_assert_not_null(body);
-    r.json = cJSON_Parse(body + 4);
-    cr_assert_not_null(r.json, "not JSON: %s", body + 4);
+    struct tu_http_resp r = tu_http_request(port, "GET", target, READ_TOKEN);
+    cr_assert_not_null(r.json, "not JSON: %s", r.body);
     return r;
-}
-
-static void resp_free(struct resp *r)
-{
-    cJSON_Delete(r->json);
-    free(r->raw);
 }
 
 /* The messages of the listed events, "e6 e5 ..." (newest first). */
@@ -205,7 +170,7 @@ static void expect(const char *target, const char *want)
 {
     char got[256] = "";
     size_t o = 0;
-    struct resp r = get(target);
+    struct tu_http_resp r = get(target);
     cr_assert_eq(r.status, 200, "%s: %d %s", target, r.status, r.raw);
     cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "events"))
@@ -214,19 +179,19 @@ static void expect(const char *target, const char *want)
         o += (size_t)snprintf(got + o, sizeof got - o, "%s%s", o ? " " : "", m ? m + 6 : "?");
     }
     cr_assert_str_eq(got, want, "%s", target);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 /* Status 400 whose message starts with the parameter's name. */
 static void bad(const char *target, const char *param)
 {
-    struct resp r = get(target);
+    struct tu_http_resp r = get(target);
     cr_assert_eq(r.status, 400, "%s: %d %s", target, r.status, r.raw);
     const char *msg =
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message"));
     cr_assert_not_null(msg);
     cr_assert_eq(strncmp(msg, param, strlen(param)), 0, "%s: %s", target, msg);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 static const char *severity_of(const char *id)
@@ -242,7 +207,7 @@ static const char *severity_of(const char *id)
 Test(api_events, newest_first_with_every_field)
 {
     expect("/api/v1/events", "e6 e5 e4 e3 e2 e1");
-    struct resp r = get("/api/v1/events?rule=process.reverse_shell");
+    struct tu_http_resp r = get("/api/v1/events?rule=process.reverse_shell");
     cr_assert_eq(r.status, 200);
     cJSON *list = cJSON_GetObjectItem(r.json, "events");
     cr_assert_eq(cJSON_GetArraySize(list), 1);
@@ -269,12 +234,12 @@ Test(api_events, newest_first_with_every_field)
     cJSON *c = cJSON_GetObjectItem(e, "container");
     cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "id")), CB);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "next_cursor")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/events?rule=ssh.brute_force");
     e = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "events"), 0);
     cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(e, "count")), 10);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(e, "container")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api_events, filters)
@@ -307,7 +272,7 @@ static void pages(int limit, const char *want, int want_pages)
         cr_assert_lt(n, 10, "cursor loops");
         snprintf(target, sizeof target, "/api/v1/events?limit=%d%s%s", limit,
                  cursor[0] ? "&cursor=" : "", cursor);
-        struct resp r = get(target);
+        struct tu_http_resp r = get(target);
         cr_assert_eq(r.status, 200, "%s: %s", target, r.raw);
         cJSON *list = cJSON_GetObjectItem(r.json, "events"), *e;
         cr_assert_leq(cJSON_GetArraySize(list), limit);
@@ -319,7 +284,7 @@ static void pages(int limit, const char *want, int want_pages)
         cJSON *next = cJSON_GetObjectItem(r.json, "next_cursor");
         bool last = cJSON_IsNull(next);
         if (!last) snprintf(cursor, sizeof cursor, "%s", cJSON_GetStringValue(next));
-        resp_free(&r);
+        tu_http_resp_free(&r);
         if (last) break;
     }
     cr_assert_str_eq(all, want, "limit %d", limit);
@@ -333,11 +298,11 @@ Test(api_events, keyset_pages_cover_everything_once)
     pages(5, "e6 e5 e4 e3 e2 e1", 2);
     pages(100, "e6 e5 e4 e3 e2 e1", 1);
     /* a cursor keeps the filters it is used with */
-    struct resp r = get("/api/v1/events?limit=1&rule=ssh.failed_password");
+    struct tu_http_resp r = get("/api/v1/events?limit=1&rule=ssh.failed_password");
     char target[128];
     snprintf(target, sizeof target, "/api/v1/events?rule=ssh.failed_password&cursor=%s",
              cJSON_GetStringValue(cJSON_GetObjectItem(r.json, "next_cursor")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     expect(target, "e1");
 }
 
@@ -362,7 +327,7 @@ Test(api_events, bad_parameters_are_400_naming_them)
 
 Test(api_events, rules_route_shows_the_set_in_force)
 {
-    struct resp r = get("/api/v1/rules");
+    struct tu_http_resp r = get("/api/v1/rules");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     const struct col_rules *set = col_rulebook_acquire(rules);
     cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(r.json, "version")), set->policy.version);
@@ -377,5 +342,5 @@ Test(api_events, rules_route_shows_the_set_in_force)
                          set->policy.rules[i].severity);
     }
     col_rulebook_release(rules, set);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }

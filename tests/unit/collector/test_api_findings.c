@@ -10,6 +10,7 @@
 #include "common/alloc.h"
 #include "common/keys.h"
 #include "common/timeutil.h"
+#include "tests/util/httptest.h"
 #include "tests/util/pgutil.h"
 
 #include <arpa/inet.h>
@@ -175,49 +176,13 @@ static void teardown(void)
 
 TestSuite(api_findings, .init = setup, .fini = teardown, .timeout = 60);
 
-/* ---- a small blocking HTTP client ------------------------------------- */
+/* ---- requests (tests/util/httptest.h) ---------------------------------- */
 
-struct resp {
-    int status;
-    char *raw;
-    cJSON *json;
-};
-
-static struct resp get(const char *target)
+static struct tu_http_resp get(const char *target)
 {
-    struct resp r = {0};
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " READ_TOKEN
-                     "\r\nConnection: close\r\n\r\n",
-                     target);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    cr_assert_eq(write(fd, req, (size_t)n), n);
-    size_t cap = 1 << 16, len = 0;
-    r.raw = malloc(cap + 1);
-    for (ssize_t got; (got = read(fd, r.raw + len, cap - len)) != 0; len += (size_t)got) {
-        cr_assert_gt(got, 0, "read timed out or failed");
-        if (len + (size_t)got == cap) r.raw = realloc(r.raw, (cap *= 2) + 1);
-    }
-    r.raw[len] = '\0';
-    close(fd);
-    r.status = (int)strtol(r.raw + 9, NULL, 10);
-    const char *body = strstr(r.raw, "\r\n\r\n");
-    cr_assert_not_null(body);
-    r.json = cJSON_Parse(body + 4);
-    cr_assert_not_null(r.json, "not JSON: %s", body + 4);
+    struct tu_http_resp r = tu_http_request(port, "GET", target, READ_TOKEN);
+    cr_assert_not_null(r.json, "not JSON: %s", r.body);
     return r;
-}
-
-static void resp_free(struct resp *r)
-{
-    cJSON_Delete(r->json);
-    free(r->raw);
 }
 
 static cJSON *at(cJSON *o, const char *path) /* "a.b.c" */
@@ -250,20 +215,20 @@ static double num(cJSON *o, const char *path)
 /* Status 400 whose message starts with the parameter's name. */
 static void bad(const char *target, const char *param)
 {
-    struct resp r = get(target);
+    struct tu_http_resp r = get(target);
     cr_assert_eq(r.status, 400, "%s: %d %s", target, r.status, r.raw);
     cr_assert_str_eq(str(r.json, "error.code"), "bad_request");
     cr_assert_eq(strncmp(str(r.json, "error.message"), param, strlen(param)), 0, "%s: %s", target,
                  str(r.json, "error.message"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 static int findings_count(const char *target)
 {
-    struct resp r = get(target);
+    struct tu_http_resp r = get(target);
     cr_assert_eq(r.status, 200, "%s: %s", target, r.raw);
     int n = cJSON_GetArraySize(at(r.json, "findings"));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     return n;
 }
 
@@ -271,7 +236,7 @@ static int findings_count(const char *target)
 
 Test(api_findings, checks_catalogue_with_open_counts)
 {
-    struct resp r = get("/api/v1/checks");
+    struct tu_http_resp r = get("/api/v1/checks");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cJSON *list = at(r.json, "checks");
     cr_assert_eq((size_t)cJSON_GetArraySize(list), col_checks_count());
@@ -294,12 +259,12 @@ Test(api_findings, checks_catalogue_with_open_counts)
         if (strcmp(k->id, "container.host_pid") == 0) cr_assert_eq(num(c, "open_findings"), 0);
     }
     cr_assert(seen);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api_findings, open_findings_newest_first_with_host_and_container)
 {
-    struct resp r = get("/api/v1/findings");
+    struct tu_http_resp r = get("/api/v1/findings");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cJSON *list = at(r.json, "findings");
     cr_assert_eq((size_t)cJSON_GetArraySize(list), 4 + host_open);
@@ -334,12 +299,12 @@ Test(api_findings, open_findings_newest_first_with_host_and_container)
         }
     }
     cr_assert_eq(hosts, host_open);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api_findings, status_filter)
 {
-    struct resp r = get("/api/v1/findings?status=resolved");
+    struct tu_http_resp r = get("/api/v1/findings?status=resolved");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cr_assert_eq(cJSON_GetArraySize(at(r.json, "findings")), 1);
     cJSON *f = cJSON_GetArrayItem(at(r.json, "findings"), 0);
@@ -347,7 +312,7 @@ Test(api_findings, status_filter)
     cr_assert_str_eq(str(f, "status"), "resolved");
     cr_assert_str_eq(str(f, "resolved_reason"), "passed");
     cr_assert(cJSON_IsString(at(f, "resolved_at")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
     cr_assert_eq((size_t)findings_count("/api/v1/findings?status=all"), 5 + host_open);
     cr_assert_eq((size_t)findings_count("/api/v1/findings?status=open"), 4 + host_open);
     bad("/api/v1/findings?status=closed", "status:");
@@ -392,7 +357,7 @@ Test(api_findings, cursor_walks_every_finding_once)
     size_t n = 0;
     char target[256] = "/api/v1/findings?status=all&limit=2";
     for (int page = 0; page < 32; page++) {
-        struct resp r = get(target);
+        struct tu_http_resp r = get(target);
         cr_assert_eq(r.status, 200, "%s", r.raw);
         cJSON *f;
         cJSON_ArrayForEach(f, at(r.json, "findings"))
@@ -404,13 +369,13 @@ Test(api_findings, cursor_walks_every_finding_once)
         }
         cJSON *next = at(r.json, "next_cursor");
         if (cJSON_IsNull(next)) {
-            resp_free(&r);
+            tu_http_resp_free(&r);
             break;
         }
         cr_assert_eq(cJSON_GetArraySize(at(r.json, "findings")), 2);
         snprintf(target, sizeof target, "/api/v1/findings?status=all&limit=2&cursor=%s",
                  next->valuestring);
-        resp_free(&r);
+        tu_http_resp_free(&r);
     }
     cr_assert_eq(n, 5 + host_open);
     bad("/api/v1/findings?cursor=zzz", "cursor:");
@@ -420,7 +385,7 @@ Test(api_findings, cursor_walks_every_finding_once)
 
 Test(api_findings, container_with_inventory_and_open_findings)
 {
-    struct resp r = get("/api/v1/containers/4fa6e0f0c6786");
+    struct tu_http_resp r = get("/api/v1/containers/4fa6e0f0c6786");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cr_assert_str_eq(str(r.json, "id"), CA);
     cr_assert_str_eq(str(r.json, "name"), "web");
@@ -439,7 +404,7 @@ Test(api_findings, container_with_inventory_and_open_findings)
         cr_assert_str_eq(str(f, "status"), "open");
         cr_assert_str_eq(str(f, "container.id"), CA);
     }
-    resp_free(&r);
+    tu_http_resp_free(&r);
     /* a container only its cgroup told of */
     r = get("/api/v1/containers/" CE);
     cr_assert_eq(r.status, 200, "%s", r.raw);
@@ -447,22 +412,22 @@ Test(api_findings, container_with_inventory_and_open_findings)
     cr_assert(cJSON_IsNull(at(r.json, "image")));
     cr_assert(cJSON_IsNull(at(r.json, "last_sample")));
     cr_assert_eq(cJSON_GetArraySize(at(r.json, "findings")), 0);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api_findings, container_unknown_ambiguous_or_bad)
 {
-    struct resp r = get("/api/v1/containers/4fa6e0f0c678");
+    struct tu_http_resp r = get("/api/v1/containers/4fa6e0f0c678");
     cr_assert_eq(r.status, 409, "%s", r.raw);
     cr_assert_str_eq(str(r.json, "error.code"), "ambiguous");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers/ffff00000000");
     cr_assert_eq(r.status, 404, "%s", r.raw);
     cr_assert_str_eq(str(r.json, "error.code"), "not_found");
-    resp_free(&r);
+    tu_http_resp_free(&r);
     r = get("/api/v1/containers/4fa6e0f0c67"); /* too short for a prefix, not an id */
     cr_assert_eq(r.status, 404, "%s", r.raw);
-    resp_free(&r);
+    tu_http_resp_free(&r);
     bad("/api/v1/containers/a%20b", "id:");
 }
 
@@ -476,7 +441,7 @@ static cJSON *find_by(cJSON *list, const char *key, const char *value)
 
 Test(api_findings, posture_per_check_and_per_host)
 {
-    struct resp r = get("/api/v1/posture");
+    struct tu_http_resp r = get("/api/v1/posture");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cr_assert_eq(num(r.json, "totals.hosts"), 2);
     cr_assert_eq(num(r.json, "totals.containers_audited"), 4, "CA, CB, CD, CC; not CE");
@@ -504,12 +469,12 @@ Test(api_findings, posture_per_check_and_per_host)
     cr_assert_eq(num(h2, "containers"), 1);
     cr_assert_eq(num(h2, "failing_containers"), 1);
     cr_assert_eq(num(h2, "open_findings.critical"), 1);
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
 
 Test(api_findings, containers_list_shows_inventory_name_and_image)
 {
-    struct resp r = get("/api/v1/containers?limit=10");
+    struct tu_http_resp r = get("/api/v1/containers?limit=10");
     cr_assert_eq(r.status, 200, "%s", r.raw);
     cJSON *list = at(r.json, "containers");
     cJSON *a = find_by(list, "id", CA);
@@ -519,5 +484,5 @@ Test(api_findings, containers_list_shows_inventory_name_and_image)
     cJSON *e = find_by(list, "id", CE);
     cr_assert_str_eq(str(e, "name"), "ee0000000000");
     cr_assert(cJSON_IsNull(at(e, "image")) && cJSON_IsNull(at(e, "state")));
-    resp_free(&r);
+    tu_http_resp_free(&r);
 }
