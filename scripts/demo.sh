@@ -85,10 +85,11 @@ if [ "$n" = 0 ]; then
   # busy: half a core of CPU, as root, no pids limit
   $D run -d --name bw-cruncher --network none --cpus 0.5 --memory 128m \
     busybox:local sh -c 'while :; do :; done' >/dev/null
-  # bad posture: privileged, engine socket mounted, port 22, secret in env
+  # bad posture: privileged, engine socket mounted, port 22, secret in env,
+  # and a miner install in its log (a log event)
   $D run -d --name bw-priv --runtime runc-nosysres --privileged --network none \
     -v "$SOCK:/var/run/docker.sock" -e AWS_SECRET_ACCESS_KEY=demo-not-a-secret \
-    busybox:local sh -c "httpd -p 22 -h /; $TICK" >/dev/null
+    busybox:local sh -c "echo '+ apk add --no-cache xmrig'; httpd -p 22 -h /; $TICK" >/dev/null
   # memory: 48 MiB held in tmpfs, no limits at all
   $D run -d --name bw-hog --network none busybox:local \
     sh -c "dd if=/dev/zero of=/dev/shm/hog bs=1M count=48 2>/dev/null; $TICK" >/dev/null
@@ -138,6 +139,7 @@ Try:
   curl -s -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/agents | jq .
   curl -s -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/posture | jq .
   curl -s -H 'Authorization: Bearer $TOKEN' 'http://$HTTP/api/v1/findings?severity=high' | jq .
+  curl -s -H 'Authorization: Bearer $TOKEN' 'http://$HTTP/api/v1/events?limit=10' | jq .
 
 Stop everything with: scripts/demo.sh stop
 TXT
