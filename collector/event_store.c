@@ -29,6 +29,32 @@
     " first_seen = least(x.first_seen, EXCLUDED.first_seen), "                                     \
     " last_seen = greatest(x.last_seen, EXCLUDED.last_seen) RETURNING id, container_id) "
 
+/* ssh.login_new_address, derived here rather than matched at the edge: it
+ * needs every earlier login of the user on that host, which only the
+ * collector keeps (login_sources). A newly stored ssh.accepted_login (its
+ * key claimed in k, so a resent line does not count) whose (user, address)
+ * is new adds a second event on the same line, when the user had logged
+ * in from another address before; a user's very first login has nothing to
+ * compare with and is not flagged. CTEs see the tables as they were before
+ * the statement, so "before" is before this batch. */
+#define COL_EVENT_NEW_ADDRESS_CTES                                                                 \
+    "acc AS (SELECT u.* FROM u JOIN k ON k.file_key = u.fk AND k.line_offset = u.off "            \
+    " AND k.rule_id = u.rule WHERE u.rule = 'ssh.accepted_login' "                                  \
+    " AND u.fields->>'user' IS NOT NULL AND u.fields->>'src_ip' IS NOT NULL), "                     \
+    "seen AS (INSERT INTO login_sources (agent_id, user_name, src_ip, first_seen) "                 \
+    " SELECT DISTINCT ON (fields->>'user', fields->>'src_ip') $1, fields->>'user', "                \
+    " fields->>'src_ip', ts FROM acc ORDER BY fields->>'user', fields->>'src_ip', off "            \
+    " ON CONFLICT DO NOTHING RETURNING user_name, src_ip), "                                         \
+    "newaddr AS (INSERT INTO events (ts, agent_id, container_ref, source_kind, source_path, "       \
+    " stream, rule_id, rule_version, severity, message, fields, count, file_key, line_offset) "     \
+    " SELECT DISTINCT ON (s.user_name, s.src_ip) a.ts, $1, c.id, a.kind, a.path, a.stream, "       \
+    " 'ssh.login_new_address', a.ver, 'medium', a.msg, coalesce(a.fields, '{}'::jsonb), NULL, "     \
+    " a.fk, a.off FROM seen s JOIN acc a ON a.fields->>'user' = s.user_name "                        \
+    " AND a.fields->>'src_ip' = s.src_ip LEFT JOIN c ON c.container_id = a.cid "                    \
+    " WHERE EXISTS (SELECT 1 FROM login_sources l WHERE l.agent_id = $1 "                           \
+    " AND l.user_name = s.user_name AND l.src_ip <> s.src_ip) "                                      \
+    " ORDER BY s.user_name, s.src_ip, a.off RETURNING 1)"
+
 static const char col_events_sql[] =
     "WITH u AS (SELECT DISTINCT ON (fk, off, rule) * FROM jsonb_to_recordset($2::jsonb) AS "
     " u(ts timestamptz, cid text, kind text, path text, stream text, rule text, ver bigint, "
@@ -43,7 +69,8 @@ static const char col_events_sql[] =
     "SELECT u.ts, $1, c.id, u.kind, u.path, u.stream, u.rule, u.ver, u.sev, u.msg, "
     " coalesce(u.fields, '{}'::jsonb), u.cnt, u.fk, u.off FROM u "
     "JOIN k ON k.file_key = u.fk AND k.line_offset = u.off AND k.rule_id = u.rule "
-    "LEFT JOIN c ON c.container_id = u.cid RETURNING 1) SELECT count(*) FROM ins";
+    "LEFT JOIN c ON c.container_id = u.cid RETURNING 1), " COL_EVENT_NEW_ADDRESS_CTES
+    " SELECT count(*) FROM ins";
 
 static const char col_stats_sql[] =
     "WITH u AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS "

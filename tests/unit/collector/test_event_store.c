@@ -298,3 +298,47 @@ Test(event_store, prune_drops_only_old_keys)
     cr_assert_eq(col_event_store_prune(conn, COL_EVENT_KEYS_KEEP_S, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(q("SELECT string_agg(line_offset::text, ',') FROM event_keys"), "1");
 }
+
+/* An accepted login, user from address, at offset off of one auth log. */
+static void login(struct cm_log_event *e, struct cm_kv *f, const char *user, const char *ip,
+                  uint64_t off, int64_t ts)
+{
+    event(e, "ssh.accepted_login", "2049:300", off, NULL, ts);
+    f[0] = (struct cm_kv){"user", (char *)user};
+    f[1] = (struct cm_kv){"src_ip", (char *)ip};
+    e->fields = f;
+    e->message = "Accepted password for alice from 198.51.100.1 port 50022 ssh2";
+}
+
+Test(event_store, login_from_a_new_address_is_derived_once)
+{
+    int64_t now = cm_time_now_ns();
+    struct cm_kv f[4][2];
+    struct cm_log_event ev[4];
+    /* alice's first login has nothing to compare with; bob likewise */
+    login(&ev[0], f[0], "alice", "198.51.100.1", 0, now);
+    login(&ev[1], f[1], "bob", "198.51.100.9", 100, now);
+    struct cm_event_batch b = {ev, 2, NULL, 0};
+    struct col_writer *w = start();
+    push(w, 1, CM_BODY_EVENTS, &b, NULL);
+    wait_acks(1);
+    cr_assert_str_eq(q("SELECT count(*) FROM events WHERE rule_id = 'ssh.login_new_address'"), "0");
+    /* alice again from the same address, then from a new one (twice in the batch) */
+    login(&ev[0], f[0], "alice", "198.51.100.1", 200, now);
+    login(&ev[1], f[1], "alice", "203.0.113.50", 300, now);
+    login(&ev[2], f[2], "alice", "203.0.113.50", 400, now);
+    struct cm_event_batch b2 = {ev, 3, NULL, 0};
+    push(w, 2, CM_BODY_EVENTS, &b2, NULL);
+    wait_acks(2);
+    /* the agent restarts and sends the new-address line again in a new envelope */
+    login(&ev[0], f[0], "alice", "203.0.113.50", 300, now);
+    struct cm_event_batch b3 = {ev, 1, NULL, 0};
+    push(w, 3, CM_BODY_EVENTS, &b3, NULL);
+    wait_acks(3);
+    col_writer_stop(w);
+    cr_assert_str_eq(q("SELECT count(*) FROM events WHERE rule_id = 'ssh.login_new_address'"), "1");
+    cr_assert_str_eq(q("SELECT line_offset || ' ' || severity || ' ' || (fields->>'src_ip') FROM "
+                       "events WHERE rule_id = 'ssh.login_new_address'"),
+                     "300 medium 203.0.113.50");
+    cr_assert_str_eq(q("SELECT count(*) FROM login_sources"), "3");
+}
