@@ -26,6 +26,7 @@
 #define AG_LOGOFF_HEADER "boxwatch-log-offsets 1\n"
 #define AG_LOGOFF_KEY_MAX 47
 #define AG_LOGOFF_PATH_MAX 4096
+_Static_assert(AG_LOGOFF_KEY_MAX + 1 == 48, "ag_logoffsets_keys_at hands out char[48] keys");
 #define AG_LOGOFF_FILE_MAX ((size_t)AG_LOGOFFSETS_MAX * (AG_LOGOFF_PATH_MAX / 8))
 
 struct ag_logoff_entry {
@@ -199,6 +200,15 @@ bool ag_logoffsets_has_path(const struct ag_logoffsets *o, const char *path)
     for (size_t i = 0; i < o->n; i++)
         if (strcmp(o->e[i].path, path) == 0) return true;
     return false;
+}
+
+size_t ag_logoffsets_keys_at(const struct ag_logoffsets *o, const char *path, char (*keys)[48],
+                             size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->n && n < max; i++)
+        if (strcmp(o->e[i].path, path) == 0) memcpy(keys[n++], o->e[i].key, 48);
+    return n;
 }
 
 int ag_logoffsets_set(struct ag_logoffsets *o, const char *key, const char *path,

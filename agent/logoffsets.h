@@ -12,6 +12,7 @@
 #define AG_LOGOFFSETS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AG_LOGOFFSETS_FILE "log-offsets"
@@ -31,6 +32,11 @@ int ag_logoffsets_get(const struct ag_logoffsets *o, const char *key, uint64_t *
 /* Whether some entry was last seen at path (a file there whose key has no
  * entry replaced one we followed: rotated while we were not running). */
 bool ag_logoffsets_has_path(const struct ag_logoffsets *o, const char *path);
+/* The keys of the entries last seen at path (a file rotated away from
+ * it while we were not running is among them): up to max of them are
+ * copied to keys, the number copied is returned. */
+size_t ag_logoffsets_keys_at(const struct ag_logoffsets *o, const char *path, char (*keys)[48],
+                             size_t max);
 /* Records (in memory) the committed offset of key, seen at path (borrowed;
  * NULL keeps the stored one) at now_ns. CM_EPARSE for a malformed key. */
 int ag_logoffsets_set(struct ag_logoffsets *o, const char *key, const char *path,

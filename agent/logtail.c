@@ -10,6 +10,9 @@
  * turn on the next loop iteration, so a 10 MB line or a backlog never holds
  * the loop. Wake-ups: uv_fs_event on each source's directory (and its
  * symlink target's), coalesced into one poll, and the rescan timer.
+ * When a path is first opened after start, files last seen there (offsets
+ * table) that logrotate renamed in the same directory while no tailer ran
+ * are found by dev:inode and drained from their committed offset.
  *
  * Does not: decode formats (agent/logfmt.c), own the offset file's format
  * (agent/logoffsets.c), match rules or send anything. on_line must not call
@@ -22,6 +25,7 @@
 #include "common/err.h"
 #include "common/timeutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -224,10 +228,25 @@ static uint64_t ag_tail_start(struct ag_tail *t, struct ag_tail_src *s, const ch
     return t->opts.start_at_end ? size : 0;
 }
 
+static struct ag_tail_file *ag_tail_file_new(struct ag_tail *t, int fd, const char *key,
+                                             uint64_t pos)
+{
+    struct ag_tail_file *f = cm_xcalloc(1, sizeof *f);
+    f->fd = fd;
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->pos = pos;
+    f->rec_start = pos;
+    cm_buf_init(&f->rec, t->rec_cap);
+    cm_buf_init(&f->line, t->opts.max_line_bytes);
+    f->grew_ns = cm_time_mono_ns();
+    return f;
+}
+
 static struct ag_tail_file *ag_tail_file_open(struct ag_tail *t, struct ag_tail_src *s)
 {
     int fd = open(s->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
+    char key[48];
     if (fd < 0) {
         if (errno != ENOENT) ag_tail_warn(t, "cannot open log file", s->path, -errno);
         return NULL;
@@ -238,14 +257,9 @@ static struct ag_tail_file *ag_tail_file_open(struct ag_tail *t, struct ag_tail_
         return NULL;
     }
     s->warned_type = false;
-    struct ag_tail_file *f = cm_xcalloc(1, sizeof *f);
-    f->fd = fd;
-    ag_tail_key_of(&st, f->key);
-    f->pos = ag_tail_start(t, s, f->key, (uint64_t)st.st_size);
-    f->rec_start = f->pos;
-    cm_buf_init(&f->rec, t->rec_cap);
-    cm_buf_init(&f->line, t->opts.max_line_bytes);
-    f->grew_ns = cm_time_mono_ns();
+    ag_tail_key_of(&st, key);
+    uint64_t pos = ag_tail_start(t, s, key, (uint64_t)st.st_size);
+    struct ag_tail_file *f = ag_tail_file_new(t, fd, key, pos);
     ag_logoffsets_seen(t->offs, f->key, s->path, t->now_ns);
     return f;
 }
@@ -276,16 +290,21 @@ static bool ag_tail_file_read(struct ag_tail *t, struct ag_tail_src *s, struct a
     return true;
 }
 
-static void ag_tail_to_drain(struct ag_tail *t, struct ag_tail_src *s)
+static void ag_tail_drain_push(struct ag_tail *t, struct ag_tail_src *s, struct ag_tail_file *f)
 {
-    if (!s->cur) return;
     if (s->n_drain == AG_TAIL_DRAIN_MAX) { /* the oldest gives way, with what it has */
         ag_tail_flush(t, s, s->drain[0]);
         ag_tail_file_free(s->drain[0]);
         memmove(s->drain, s->drain + 1, (AG_TAIL_DRAIN_MAX - 1) * sizeof *s->drain);
         s->n_drain--;
     }
-    s->drain[s->n_drain++] = s->cur;
+    s->drain[s->n_drain++] = f;
+}
+
+static void ag_tail_to_drain(struct ag_tail *t, struct ag_tail_src *s)
+{
+    if (!s->cur) return;
+    ag_tail_drain_push(t, s, s->cur);
     s->cur = NULL;
 }
 
@@ -302,6 +321,91 @@ static bool ag_tail_undrain(struct ag_tail_src *s, const struct stat *st)
         return true;
     }
     return false;
+}
+
+/* ---- files rotated away while no tailer ran ------------------------ */
+
+/* A name the rotated file may have now: the base name with a suffix
+ * (auth.log.1, auth.log-20261123), not compressed. */
+static bool ag_tail_recover_name(const char *base, const char *name)
+{
+    size_t bl = strlen(base), nl = strlen(name);
+    if (nl <= bl || strncmp(name, base, bl) != 0) return false;
+    return !(nl >= 3 && strcmp(name + nl - 3, ".gz") == 0);
+}
+
+static bool ag_tail_src_has_key(const struct ag_tail_src *s, const char *key)
+{
+    if (s->cur && strcmp(s->cur->key, key) == 0) return true;
+    for (size_t i = 0; i < s->n_drain; i++)
+        if (strcmp(s->drain[i]->key, key) == 0) return true;
+    return false;
+}
+
+/* The files last seen at s->path that are not open: keys and offsets. */
+static size_t ag_tail_recover_keys(struct ag_tail *t, struct ag_tail_src *s,
+                                   char (*keys)[48], uint64_t *offs)
+{
+    size_t n = ag_logoffsets_keys_at(t->offs, s->path, keys, AG_TAIL_RECOVER_KEYS), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ag_tail_src_has_key(s, keys[i]) || ag_logoffsets_get(t->offs, keys[i], &offs[m]) < 0)
+            continue;
+        if (m != i) memcpy(keys[m], keys[i], sizeof keys[m]);
+        m++;
+    }
+    return m;
+}
+
+/* name in dfd is one of keys and has bytes past its committed offset:
+ * drained from there, its lines under its own key. */
+static void ag_tail_recover_one(struct ag_tail *t, struct ag_tail_src *s, int dfd,
+                                const char *name, char (*keys)[48], const uint64_t *offs,
+                                size_t n)
+{
+    struct stat st;
+    char key[48];
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) return;
+    ag_tail_key_of(&st, key);
+    size_t i = 0;
+    while (i < n && strcmp(keys[i], key) != 0) i++;
+    if (i == n || (uint64_t)st.st_size <= offs[i] || ag_tail_src_has_key(s, key)) return;
+    int fd = openat(dfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return;
+    if (fstat(fd, &st) < 0 || (ag_tail_key_of(&st, key), strcmp(key, keys[i]) != 0)) {
+        close(fd); /* replaced between the two looks */
+        return;
+    }
+    ag_tail_drain_push(t, s, ag_tail_file_new(t, fd, key, offs[i]));
+}
+
+/* The path is opened for the first time by this tailer: a file followed
+ * there before (an entry last seen at the path) that logrotate renamed in
+ * the same directory while no tailer ran is read from its committed offset
+ * to its end, with the drained files. At most AG_TAIL_RECOVER_STATS names
+ * starting with the base name are looked at, no more than the free drain
+ * slots are filled; .gz is never read. */
+static void ag_tail_recover(struct ag_tail *t, struct ag_tail_src *s)
+{
+    char keys[AG_TAIL_RECOVER_KEYS][48], dir[PATH_MAX];
+    uint64_t offs[AG_TAIL_RECOVER_KEYS];
+    size_t n = ag_tail_recover_keys(t, s, keys, offs), looked = 0;
+    if (n == 0) return;
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? s->path + (slash - dir) + 1 : s->path;
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while (looked < AG_TAIL_RECOVER_STATS && s->n_drain < AG_TAIL_DRAIN_MAX &&
+           (de = readdir(d)) != NULL) {
+        if (!ag_tail_recover_name(base, de->d_name)) continue;
+        looked++;
+        ag_tail_recover_one(t, s, dirfd(d), de->d_name, keys, offs, n);
+    }
+    closedir(d);
 }
 
 /* Stat the path: rotation, removal, a file appearing. */
@@ -325,6 +429,10 @@ static void ag_tail_src_check(struct ag_tail *t, struct ag_tail_src *s)
     ag_tail_to_drain(t, s);
     if (ag_tail_undrain(s, &st)) return;
     s->cur = ag_tail_file_open(t, s);
+    if (s->cur && !s->opened) {
+        s->opened = true;
+        ag_tail_recover(t, s);
+    }
 }
 
 static bool ag_tail_src_poll(struct ag_tail *t, struct ag_tail_src *s)

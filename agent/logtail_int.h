@@ -16,6 +16,8 @@
 #define AG_TAIL_DRAIN_MAX 4                               /* rotated files still read per source */
 #define AG_TAIL_ROTATE_WAIT_NS (INT64_C(5) * 1000000000)   /* a rotated file idle this long is done */
 #define AG_TAIL_SOURCES_MAX 4096
+#define AG_TAIL_RECOVER_KEYS 32   /* files last seen at a path looked for after a start */
+#define AG_TAIL_RECOVER_STATS 256 /* names starting with the base name looked at */
 #define AG_TAIL_KEEP_BUF 4096 /* a file's buffers above this are freed after each line */
 
 /* One open file (one inode). */
@@ -45,6 +47,7 @@ struct ag_tail_src {
     size_t n_drain;
     bool scanned;                    /* start_at_end applies only before the first scan */
     bool warned_type;                /* "not a regular file" said once */
+    bool opened;                     /* a file at path was opened: rotated-away ones looked for */
     uint64_t lines, bytes, truncated, invalid;
     int64_t since_ns;
 };

@@ -57,6 +57,26 @@ Test(logoffsets, round_trip)
     free(text);
 }
 
+Test(logoffsets, keys_at_lists_the_entries_last_seen_at_a_path)
+{
+    struct ag_logoffsets *o;
+    int64_t now = cm_time_now_ns();
+    cr_assert_eq(ag_logoffsets_open(dir, &o), 0);
+    cr_assert_eq(ag_logoffsets_set(o, "1:10", "/var/log/auth.log", 5, now), 0);
+    cr_assert_eq(ag_logoffsets_set(o, "1:11", "/var/log/syslog", 6, now), 0);
+    cr_assert_eq(ag_logoffsets_set(o, "1:12", "/var/log/auth.log", 7, now), 0);
+    ag_logoffsets_seen(o, "1:11", "/var/log/auth.log", now); /* moved: now at auth.log */
+    ag_logoffsets_seen(o, "1:12", "/var/log/auth.log.1", now); /* moved away */
+    char keys[4][48];
+    size_t n = ag_logoffsets_keys_at(o, "/var/log/auth.log", keys, 4);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(keys[0], "1:10");
+    cr_assert_str_eq(keys[1], "1:11");
+    cr_assert_eq(ag_logoffsets_keys_at(o, "/var/log/auth.log", keys, 1), 1, "capped at max");
+    cr_assert_eq(ag_logoffsets_keys_at(o, "/var/log/none", keys, 4), 0);
+    ag_logoffsets_free(o);
+}
+
 Test(logoffsets, entries_unseen_for_seven_days_dropped)
 {
     struct ag_logoffsets *o;

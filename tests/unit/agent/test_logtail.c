@@ -1,9 +1,11 @@
 /* test_logtail.c - the tailer on real files in a temp dir with a real uv
  * loop: order and offsets, rename rotation while writing (numbered lines,
  * none lost or doubled), copytruncate, truncation, a file appearing, restart
- * at the committed offset, a 10 MB line (bounded, the loop keeps running),
- * binary content, a FIFO and a directory at watched paths, and the formats
- * with partial joins and malformed records. */
+ * at the committed offset, rotation while no tailer ran (the old file's
+ * unread tail read once after restart; the old file deleted), a 10 MB
+ * line (bounded, the loop keeps running), binary content, a FIFO and a
+ * directory at watched paths, and the formats with partial joins and
+ * malformed records. */
 #include "agent/logfmt.h"
 #include "agent/logtail.h"
 #include "common/err.h"
@@ -612,5 +614,116 @@ Test(logtail, no_loop_poll_with_budget_reports_pending)
     cr_assert_eq(got.n, 10000);
     cr_assert_gt(polls, 10);
     cr_assert_str_eq(got.v[9999].text, "line number 09999");
+    ag_tail_free(t);
+}
+
+/* Numbered lines "n <i>" for i in [from, to) appended to rel. */
+static void append_numbered(const char *rel, int from, int to)
+{
+    FILE *f = fopen(p(rel), "a");
+    cr_assert_not_null(f);
+    for (int i = from; i < to; i++) fprintf(f, "n %d\n", i);
+    fclose(f);
+}
+
+/* Commits the end of the line numbered `n` and frees the tailer. */
+static uint64_t commit_at(struct ag_tail *t, int n)
+{
+    char want[32];
+    snprintf(want, sizeof want, "n %d", n);
+    for (size_t i = 0; i < got.n; i++) {
+        if (strcmp(got.v[i].text, want) != 0) continue;
+        cr_assert_eq(ag_tail_commit(t, got.v[i].key, got.v[i].end), 0);
+        return got.v[i].end;
+    }
+    cr_assert_fail("line %d not read", n);
+    return 0;
+}
+
+/* A first run on auth.log (path: its full name) with n 0..total-1 read and
+ * n 0..acked committed; returns the committed offset. */
+static uint64_t first_run(const char *path, int total, int acked)
+{
+    append_numbered("auth.log", 0, total);
+    struct ag_tail_opts o = {.start_at_end = true};
+    struct ag_tail *t = tail_new(&o, false);
+    struct ag_tail_source src = {.path = path, .kind = CM_LOG_SRC_FILE, .from_start = true};
+    cr_assert_eq(ag_tail_set_sources(t, &src, 1), 0);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, (size_t)total);
+    uint64_t committed = commit_at(t, acked);
+    ag_tail_free(t);
+    clear();
+    return committed;
+}
+
+Test(logtail, rotated_while_stopped_unread_tail_of_old_file_is_read_after_restart)
+{
+    char path[512]; /* p() reuses its buffers */
+    snprintf(path, sizeof path, "%s", p("auth.log"));
+    char old_key[48];
+    append("auth.log", "");
+    snprintf(old_key, sizeof old_key, "%s", key_of("auth.log"));
+    uint64_t committed = first_run(path, 50, 19); /* n 20..49 read, not acked */
+    struct ag_tail_opts o = {.start_at_end = true};
+    struct ag_tail_source src = {.path = path, .kind = CM_LOG_SRC_FILE};
+    /* logrotate while no tailer runs; the writer still had the old file */
+    cr_assert_eq(rename(p("auth.log"), p("auth.log.1")), 0);
+    append_numbered("auth.log.1", 50, 60);
+    append("auth.log.1.gz", "n 999\n");          /* never read */
+    cr_assert_eq(symlink(p("auth.log.1"), p("auth.log.link")), 0); /* not followed */
+    append_numbered("auth.log", 60, 80);
+    char new_key[48];
+    snprintf(new_key, sizeof new_key, "%s", key_of("auth.log"));
+    struct ag_tail *t = tail_new(&o, false); /* start_at_end must not skip either file */
+    cr_assert_eq(ag_tail_set_sources(t, &src, 1), 0);
+    ag_tail_poll(t);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 60, "n 20..79 once each, got %zu", got.n);
+    bool seen[80] = {false};
+    for (size_t i = 0; i < got.n; i++) {
+        int v = -1;
+        cr_assert_eq(strncmp(got.v[i].text, "n ", 2), 0, "%s", got.v[i].text);
+        v = (int)strtol(got.v[i].text + 2, NULL, 10);
+        cr_assert(v >= 20 && v < 80, "line %d before the committed offset or foreign", v);
+        cr_assert_not(seen[v], "line %d twice", v);
+        seen[v] = true;
+        cr_assert_str_eq(got.v[i].key, v < 60 ? old_key : new_key, "key of line %d", v);
+        cr_assert_str_eq(got.v[i].path, path);
+        if (v == 20) cr_assert_eq(got.v[i].off, committed, "real offset in the old file");
+        if (v == 60) cr_assert_eq(got.v[i].off, 0);
+    }
+    /* the old file's lines commit under its key; a later restart reads nothing again */
+    cr_assert_eq(commit_at(t, 59) > committed, true);
+    commit_at(t, 79);
+    ag_tail_free(t);
+    clear();
+    t = tail_new(&o, false);
+    cr_assert_eq(ag_tail_set_sources(t, &src, 1), 0);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 0, "nothing read twice after everything was acked");
+    ag_tail_free(t);
+}
+
+Test(logtail, rotated_while_stopped_and_old_file_deleted_reads_the_new_file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", p("auth.log"));
+    first_run(path, 10, 4);
+    struct ag_tail_opts o = {.start_at_end = true};
+    struct ag_tail_source src = {.path = path, .kind = CM_LOG_SRC_FILE};
+    cr_assert_eq(rename(p("auth.log"), p("auth.log.1")), 0);
+    append_numbered("auth.log", 10, 15);      /* created first: its inode is not the old one's */
+    append_numbered("auth.log.2", 100, 110);  /* another file, not ours: ignored */
+    cr_assert_eq(unlink(p("auth.log.1")), 0); /* old inode gone */
+    struct ag_tail *t = tail_new(&o, false);
+    cr_assert_eq(ag_tail_set_sources(t, &src, 1), 0);
+    ag_tail_poll(t);
+    cr_assert_eq(got.n, 5, "got %zu, first %s", got.n, got.n ? got.v[0].text : "-");
+    for (size_t i = 0; i < got.n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "n %zu", 10 + i);
+        cr_assert_str_eq(got.v[i].text, want);
+    }
     ag_tail_free(t);
 }
