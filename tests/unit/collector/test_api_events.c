@@ -10,6 +10,7 @@
 #include "collector/rulebook.h"
 #include "common/keys.h"
 #include "common/timeutil.h"
+#include "tests/util/apiserver.h"
 #include "tests/util/httptest.h"
 #include "tests/util/pgutil.h"
 
@@ -30,15 +31,9 @@
 #define CB "bb00000000000000000000000000000000000000000000000000000000000002"
 
 static char conninfo[512];
-static struct col_config cfg;
-static struct col_stats stats;
 static struct col_rulebook *rules;
-static uv_loop_t loop;
-static uv_async_t stopper;
-static struct col_api *api;
-static pthread_t loop_thread;
+static struct tu_api_server srv;
 static int port;
-static bool started;
 
 /* ---- seeding through the real event store ----------------------------- */
 
@@ -100,55 +95,21 @@ static void seed(void)
 
 /* ---- the API on its own loop ------------------------------------------ */
 
-static void on_stop(uv_async_t *a)
-{
-    col_api_stop(api);
-    uv_close((uv_handle_t *)a, NULL);
-}
-
-static void *run_loop(void *arg)
-{
-    (void)arg;
-    uv_run(&loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
 static void setup(void)
 {
     const char *why = NULL;
-    char *argv[] = {"test",     "--http-listen",        "127.0.0.1:0", "--read-token",
-                    READ_TOKEN, "--admin-token",        ADMIN_TOKEN,   "--database",
-                    conninfo,   "--api-db-connections", "2",           NULL};
-    char **pos = NULL, err[512] = "";
-    int npos = 0;
-    bool help = false;
+    char err[512] = "";
     if (!tu_pg_available(&why)) cr_skip_test("%s", why);
     cr_assert_eq(col_rulebook_new(NULL, &rules, err, sizeof err), 0, "%s", err);
     cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
     seed();
-    cr_assert_eq(col_config_load(&cfg, 11, argv, &pos, &npos, &help, err, sizeof err), 0, "%s",
-                 err);
-    free(pos);
-    memset(&stats, 0, sizeof stats);
-    atomic_store(&stats.db_up, 1);
-    cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(col_api_start(&loop, &cfg, &stats, &api, err, sizeof err), 0, "%s", err);
-    col_api_set_rules(api, rules);
-    port = col_api_port(api);
-    uv_async_init(&loop, &stopper, on_stop);
-    pthread_create(&loop_thread, NULL, run_loop, NULL);
-    started = true;
+    tu_api_server_start(&srv, conninfo, READ_TOKEN, ADMIN_TOKEN, rules);
+    port = srv.port;
 }
 
 static void teardown(void)
 {
-    if (started) {
-        started = false;
-        uv_async_send(&stopper);
-        pthread_join(loop_thread, NULL);
-        cr_assert_eq(uv_loop_close(&loop), 0, "handles left open on the loop");
-        col_config_free(&cfg);
-    }
+    tu_api_server_stop(&srv);
     col_rulebook_free(rules);
     rules = NULL;
     if (conninfo[0]) tu_pg_drop_db(conninfo);
