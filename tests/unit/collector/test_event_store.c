@@ -9,6 +9,7 @@
 #include "common/keys.h"
 #include "common/timeutil.h"
 #include "tests/util/pgutil.h"
+#include "tests/util/writertest.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -23,33 +24,11 @@ static struct col_stats stats;
 static struct cm_keypair agent;
 static struct col_rulebook *rules;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static size_t nacks, nstored;
-
-static void on_ack(void *arg, const struct col_writer_item *it, enum cm_ack_status st,
-                   const char *reason)
-{
-    (void)arg;
-    (void)it;
-    (void)reason;
-    pthread_mutex_lock(&mu);
-    nacks++;
-    nstored += st == CM_ACK_STORED;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
+static struct tu_ack_count acks;
 
 static void wait_acks(size_t n)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += 10;
-    pthread_mutex_lock(&mu);
-    while (nacks < n && pthread_cond_timedwait(&cv, &mu, &dl) == 0) {
-    }
-    size_t got = nacks, ok = nstored;
-    pthread_mutex_unlock(&mu);
+    size_t ok = 0, got = tu_ack_count_wait(&acks, n, &ok);
     cr_assert_geq(got, n, "expected %zu acks, got %zu", n, got);
     cr_assert_eq(ok, got, "an envelope was rejected");
 }
@@ -63,15 +42,9 @@ static void setup(void)
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
     cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent), 0);
     cr_assert_eq(col_rulebook_new(NULL, &rules, err, sizeof err), 0, "%s", err);
-    memset(&cfg, 0, sizeof cfg);
+    tu_writer_config(&cfg, conninfo);
     memset(&stats, 0, sizeof stats);
-    cfg.database = conninfo;
-    cfg.batch_max_samples = 10000;
-    cfg.batch_max_delay_ms = 20;
-    cfg.queue_max_envelopes = 64;
-    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
-    cfg.max_clock_skew_ms = 600 * 1000;
-    nacks = nstored = 0;
+    tu_ack_count_init(&acks);
 }
 
 static void teardown(void)
@@ -89,7 +62,8 @@ static struct col_writer *start(void)
 {
     struct col_writer *w = NULL;
     char err[256];
-    cr_assert_eq(col_writer_start(&cfg, &stats, on_ack, NULL, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(col_writer_start(&cfg, &stats, tu_ack_count_on_ack, &acks, &w, err, sizeof err), 0,
+                 "%s", err);
     col_writer_set_rules(w, rules);
     return w;
 }

@@ -10,6 +10,7 @@
 #include "common/keys.h"
 #include "common/timeutil.h"
 #include "tests/util/pgutil.h"
+#include "tests/util/writertest.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -505,31 +506,11 @@ Test(inventory_store, gone_containers_are_not_reevaluated)
 
 /* ---- through the writer thread ---------------------------------------- */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static size_t nacks, nstored;
-
-static void on_ack(void *arg, const struct col_writer_item *it, enum cm_ack_status st,
-                   const char *reason)
-{
-    (void)arg, (void)it, (void)reason;
-    pthread_mutex_lock(&mu);
-    nacks++;
-    nstored += st == CM_ACK_STORED;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-}
+static struct tu_ack_count acks;
 
 static void wait_acks(size_t n)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += 10;
-    pthread_mutex_lock(&mu);
-    while (nacks < n && pthread_cond_timedwait(&cv, &mu, &dl) == 0) {
-    }
-    size_t got = nacks, stored = nstored;
-    pthread_mutex_unlock(&mu);
+    size_t stored = 0, got = tu_ack_count_wait(&acks, n, &stored);
     cr_assert_eq(got, n, "acks");
     cr_assert_eq(stored, n, "every ack is STORED (a duplicate too)");
 }
@@ -548,23 +529,18 @@ static void push_inventory(struct col_writer *w, uint64_t seq, struct cm_invento
 
 Test(inventory_store, writer_stores_the_same_envelope_once)
 {
-    struct col_config cfg = {0};
+    struct col_config cfg;
     struct col_stats stats;
     struct col_writer *w = NULL;
     struct cm_container_inv c;
     char err[256];
     memset(&stats, 0, sizeof stats);
-    cfg.database = conninfo;
-    cfg.batch_max_samples = 10000;
-    cfg.batch_max_delay_ms = 20;
-    cfg.queue_max_envelopes = 64;
-    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
-    cfg.max_clock_skew_ms = 600 * 1000;
-    nacks = nstored = 0;
+    tu_writer_config(&cfg, conninfo);
+    tu_ack_count_init(&acks);
     ctr(&c, CA, "web");
     set_privileged(&c, true);
     struct cm_inventory_batch b = {.collected_ns = cm_time_now_ns(), .containers = &c, .n = 1};
-    cr_assert_eq(col_writer_start(&cfg, &stats, on_ack, NULL, &w, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(col_writer_start(&cfg, &stats, tu_ack_count_on_ack, &acks, &w, err, sizeof err), 0, "%s", err);
     push_inventory(w, 7, &b); /* twice in one batch */
     push_inventory(w, 7, &b);
     wait_acks(2);

@@ -7,6 +7,7 @@
 #include "common/timeutil.h"
 #include "collector/migrate.h"
 #include "tests/util/pgutil.h"
+#include "tests/util/writertest.h"
 #include "tests/util/testutil.h"
 
 #include <criterion/criterion.h>
@@ -69,14 +70,8 @@ static void setup(void)
     cr_assert_eq(tu_pg_create_migrated_db(conninfo, sizeof conninfo), 0);
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
     cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent), 0);
-    memset(&cfg, 0, sizeof cfg);
+    tu_writer_config(&cfg, conninfo);
     memset(&stats, 0, sizeof stats);
-    cfg.database = conninfo;
-    cfg.batch_max_samples = 10000;
-    cfg.batch_max_delay_ms = 20;
-    cfg.queue_max_envelopes = 64;
-    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
-    cfg.max_clock_skew_ms = 600 * 1000;
     nacks = 0;
 }
 
@@ -485,14 +480,10 @@ static void outage_setup(void)
     cr_assert_eq(col_db_connect(conninfo, "test", &conn, err, sizeof err), 0, "%s", err);
     cr_assert_eq(col_migrate_apply(conn, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_eq(tu_pg_add_agent(conn, "a1", &agent), 0);
-    memset(&cfg, 0, sizeof cfg);
+    tu_writer_config(&cfg, conninfo);
     memset(&stats, 0, sizeof stats);
-    cfg.database = conninfo;
     cfg.batch_max_samples = (OUTAGE_ENVELOPES + 1) * OUTAGE_SAMPLES;
     cfg.batch_max_delay_ms = 50;
-    cfg.queue_max_envelopes = 64;
-    cfg.max_sample_age_ms = 30ULL * 86400 * 1000;
-    cfg.max_clock_skew_ms = 600 * 1000;
     nacks = 0;
     big = calloc(OUTAGE_SAMPLES, sizeof *big);
     int64_t now = cm_time_now_ns();
