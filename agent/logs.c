@@ -25,6 +25,9 @@
 #define AG_LOGS_FLUSH_EVENTS 1000 /* events per envelope at most */
 #define AG_LOGS_MAX_CHECKPOINTS 4096
 #define AG_LOGS_PATH_MAX 4096
+/* The same containers as last sweep: their log files are looked up again
+ * only this often (one that had no log file yet may have one now). */
+#define AG_LOGS_RECHECK_NS (INT64_C(30) * 1000000000)
 
 /* How far one file has been read, and whether that moved since the last
  * checkpoint. */
@@ -54,6 +57,8 @@ struct ag_logs {
     char *host_root, *state_dir, *docker_root, *podman_root;
     struct ag_logs_src *host_src, *ctr_src;
     size_t n_host, n_ctr;
+    uint64_t ctr_ids_hash;     /* of the container ids of the last lookup */
+    int64_t ctr_checked_ns;    /* when it was done (monotonic) */
     struct ag_tail *tail;
     struct ag_matcher *matcher;
     uv_timer_t flush_timer, stats_timer;
@@ -199,12 +204,30 @@ static bool ag_logs_same_srcs(const struct ag_logs_src *a, size_t na, const stru
     return true;
 }
 
+/* FNV-1a over the sweep's container ids: "the same containers as before". */
+static uint64_t ag_logs_ids_hash(const struct cm_sample *samples, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++)
+        for (const unsigned char *p = (const unsigned char *)samples[i].container_id;; p++) {
+            h = (h ^ *p) * UINT64_C(1099511628211);
+            if (!*p) break;
+        }
+    return h;
+}
+
 void ag_logs_set_containers(struct ag_logs *l, const struct cm_sample *samples, size_t n)
 {
     if (!l->o.container_logs) return;
-    char rel[AG_LOGS_PATH_MAX];
-    snprintf(rel, sizeof rel, "%s", "/var/log/containers");
-    char *cri_path = ag_logs_join(l->host_root, rel);
+    /* Every sweep calls this; stat()ing every log file each time would be
+     * I/O on the sweep's path for nothing when the containers are the same. */
+    uint64_t h = ag_logs_ids_hash(samples, n);
+    int64_t now = cm_time_mono_ns();
+    if (l->ctr_checked_ns && h == l->ctr_ids_hash && now - l->ctr_checked_ns < AG_LOGS_RECHECK_NS)
+        return;
+    l->ctr_ids_hash = h;
+    l->ctr_checked_ns = now;
+    char *cri_path = ag_logs_join(l->host_root, "/var/log/containers");
     DIR *cri = opendir(cri_path);
     free(cri_path);
     struct ag_logs_src *v = cm_xcalloc(n ? n : 1, sizeof *v);
