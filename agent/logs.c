@@ -377,16 +377,9 @@ static void ag_logs_on_stats(uv_timer_t *t)
     const struct cm_log_stats *st = NULL;
     size_t n = 0;
     if (!l->tail || ag_tail_take_stats(l->tail, cm_time_now_ns(), &st, &n) < 0) n = 0;
-    /* A source whose file does not exist (yet) has no file to name: it is
-     * left out, not allowed to make the whole envelope invalid. */
-    struct cm_log_stats *keep = cm_xcalloc(n ? n : 1, sizeof *keep);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (st[i].source.file_key[0]) keep[k++] = st[i]; /* shallow: the tailer owns the strings */
     /* Every interval, also without events: the stats envelope carries the
      * checkpoint of lines that matched nothing, so their offsets commit too. */
-    ag_logs_submit(l, keep, k);
-    free(keep);
+    ag_logs_submit(l, st, n);
 }
 
 /* ---- policy ---- */

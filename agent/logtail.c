@@ -737,12 +737,15 @@ int ag_tail_take_stats(struct ag_tail *t, int64_t now_ns, const struct cm_log_st
 {
     ag_tail_stats_clear(t);
     t->stats = cm_xcalloc(t->n_src ? t->n_src : 1, sizeof *t->stats);
+    size_t k = 0;
     for (size_t i = 0; i < t->n_src; i++) {
         struct ag_tail_src *s = t->src[i];
-        struct cm_log_stats *st = &t->stats[i];
+        /* A source without a file (not there yet) has no file to name. */
+        if (!s->cur) continue;
+        struct cm_log_stats *st = &t->stats[k++];
         st->source = s->tmpl;
         st->source.path = cm_xstrdup(s->path);
-        if (s->cur) memcpy(st->source.file_key, s->cur->key, sizeof st->source.file_key);
+        memcpy(st->source.file_key, s->cur->key, sizeof st->source.file_key);
         st->lines = s->lines;
         st->bytes = s->bytes;
         st->lines_truncated = s->truncated;
@@ -752,7 +755,7 @@ int ag_tail_take_stats(struct ag_tail *t, int64_t now_ns, const struct cm_log_st
         s->lines = s->bytes = s->truncated = s->invalid = 0;
         s->since_ns = now_ns;
     }
-    t->n_stats = t->n_src;
+    t->n_stats = k;
     *stats = t->stats;
     *n = t->n_stats;
     return 0;

@@ -86,7 +86,8 @@ void ag_tail_poll(struct ag_tail *t);
 bool ag_tail_has_pending(const struct ag_tail *t);
 /* Everything of file_key before offset is acknowledged: persist it. */
 int ag_tail_commit(struct ag_tail *t, const char *file_key, uint64_t offset);
-/* Per-source volume since the last call (lines, bytes, truncated, invalid);
+/* Per-source volume since the last call (lines, bytes, truncated, invalid)
+ * of every source that has a file now (one without has no file_key to name);
  * *stats owned by t until the next call. */
 int ag_tail_take_stats(struct ag_tail *t, int64_t now_ns, const struct cm_log_stats **stats,
                        size_t *n);
